@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0+ OR Apache-2.0 */
+/*
+ * The image builder's public interface.  A front end fills one
+ * struct erofs_mkfs_opts, checks it with erofs_mkfs_opts_check() and calls
+ * erofs_mkfs_build().  The builder reports through the callbacks in the
+ * options and never writes to stdout itself.  On any failure no file is left
+ * at the output path and an existing file there is untouched.
+ */
+#ifndef EROFS_MKFS_H
+#define EROFS_MKFS_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <regex.h>
+
+enum erofs_log_level {
+	EROFS_LOG_ERR = 0,
+	EROFS_LOG_WARN = 1,
+	EROFS_LOG_INFO = 2,
+	EROFS_LOG_DEBUG = 3,
+};
+
+struct erofs_mkfs_progress {
+	uint64_t inodes_done, inodes_total;
+	uint64_t bytes_done, bytes_total;
+};
+
+struct erofs_mkfs_report {
+	uint64_t inodes;		/* inodes written */
+	uint64_t dirs, regular, symlinks, specials, hardlinks;
+	uint64_t data_bytes;		/* regular file bytes in the source */
+	uint64_t sparse_files;		/* files stored chunk-based with holes */
+	uint64_t meta_bytes;		/* metadata area, including inline data */
+	uint64_t blocks;		/* image size in blocks */
+	uint64_t shared_xattrs, long_prefixes;
+	uint32_t block_size;
+	uint64_t build_time;
+	uint8_t uuid[16];
+	uint32_t feature_compat, feature_incompat;
+};
+
+#define EROFS_MKFS_MAX_PREFIXES	128
+
+struct erofs_mkfs_opts {
+	const char *image_path;
+	const char *source_path;
+
+	unsigned int blkszbits;		/* 9..12 */
+	char label[16];			/* at most 15 bytes plus NUL */
+	uint8_t uuid[16];
+	bool uuid_set;			/* else a random UUID */
+
+	bool fixed_time;		/* -T: every mtime and the build time */
+	bool clamp_time;		/* SOURCE_DATE_EPOCH: clamp newer mtimes */
+	int64_t timestamp;
+
+	int64_t force_uid, force_gid;	/* -1 keeps the source's */
+
+	int xattr_tolerance;		/* < 0: no xattrs */
+	const char *xattr_prefixes[EROFS_MKFS_MAX_PREFIXES];
+	unsigned int nr_xattr_prefixes;
+	bool no_auto_prefixes;
+
+	const char **exclude_paths;
+	unsigned int nr_exclude_paths;
+	regex_t *exclude_regexes;
+	unsigned int nr_exclude_regexes;
+
+	unsigned int workers;		/* 0: number of online CPUs */
+	bool no_fsync;
+
+	/* callbacks: may be NULL */
+	void (*log)(void *ctx, enum erofs_log_level level, const char *fmt,
+		    va_list ap);
+	void (*progress)(void *ctx, const struct erofs_mkfs_progress *p);
+	/* the temporary image path, so a signal handler can remove it */
+	void (*tmpfile)(void *ctx, const char *path);
+	void *cb_ctx;
+};
+
+void erofs_mkfs_opts_init(struct erofs_mkfs_opts *opts);
+int erofs_mkfs_build(const struct erofs_mkfs_opts *opts,
+		     struct erofs_mkfs_report *report);
+
+#endif

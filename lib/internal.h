@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: GPL-2.0+ OR Apache-2.0 */
+/*
+ * Private state of the image builder: the in-memory tree that sources fill,
+ * the interned xattr table, and the build context that carries the options
+ * through the planning and writing passes.  Nothing here is on-disk format;
+ * serializers convert to little-endian when they emit bytes.
+ */
+#ifndef EROFS_LIB_INTERNAL_H
+#define EROFS_LIB_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include "erofs/defs.h"
+#include "erofs/erofs_fs.h"
+#include "erofs/mkfs.h"
+
+struct erofs_inode;
+
+struct erofs_dentry {
+	struct erofs_inode *inode;
+	struct erofs_inode *parent;	/* directory holding this entry */
+	uint8_t namelen;
+	char name[];			/* not NUL-terminated on disk; NUL here */
+};
+
+/* one interned (name, value) pair */
+struct erofs_xattr_item {
+	struct erofs_xattr_item *hnext;
+	uint32_t hash;
+	uint32_t count;			/* inodes carrying it */
+	uint32_t shared_id;		/* id in the shared pool, or UINT32_MAX */
+	uint8_t index;			/* short prefix index */
+	uint8_t prefix;			/* long prefix number, or 0xFF */
+	uint8_t namelen;		/* full name length */
+	uint16_t value_size;
+	char *name;			/* full name, NUL-terminated */
+	void *value;
+};
+
+#define EROFS_XATTR_NO_PREFIX	0xFF
+
+struct erofs_extent {
+	uint64_t off, len;
+};
+
+struct erofs_inode {
+	/* from the source */
+	uint32_t mode;
+	uint32_t uid, gid;
+	int64_t mtime;
+	uint32_t mtime_nsec;
+	uint64_t size;
+	uint32_t rdev_major, rdev_minor;
+	dev_t src_dev;
+	ino_t src_ino;
+	uint32_t nlink;			/* entries in the image (dirs: 2 + subdirs) */
+	struct erofs_dentry *dentry;	/* first entry naming it */
+	char *symlink;
+
+	struct erofs_xattr_item **xattrs;	/* sorted by name */
+	uint16_t nr_xattrs;
+
+	struct erofs_dentry **children;	/* directories: sorted by name */
+	uint32_t nr_children;
+
+	struct erofs_extent *extents;	/* sparse files: data ranges */
+	uint32_t nr_extents;
+
+	/* planned */
+	uint8_t datalayout;
+	bool extended;
+	bool placed;
+	uint8_t chunkbits;
+	uint16_t xattr_icount;
+	uint32_t xattr_size;
+	uint32_t inline_size;		/* tail bytes or chunk map bytes */
+	uint32_t nr_chunks;
+	uint64_t nid;
+	uint64_t startblk;		/* first data block, or chunk data start */
+	uint32_t ino;			/* serial number */
+	uint32_t name_filter;
+};
+
+struct erofs_long_prefix {
+	uint8_t base_index;
+	uint8_t infix_len;
+	char *infix;
+};
+
+struct erofs_build {
+	const struct erofs_mkfs_opts *opts;
+	unsigned int blkszbits;
+	uint32_t bs;
+
+	int rootfd;
+	int outfd;
+	char *tmp_path;
+	dev_t out_dev[2];
+	ino_t out_ino[2];
+	unsigned int nr_out;
+
+	struct erofs_inode *root;
+	struct erofs_inode **inodes;	/* in nid order once placed */
+	uint64_t nr_inodes, cap_inodes;
+
+	/* hard links: (dev, ino) -> inode */
+	struct erofs_inode **hl_table;
+	uint64_t hl_size, hl_count;
+
+	/* xattrs */
+	struct erofs_xattr_item **xa_table;
+	uint32_t xa_size, xa_count;
+	struct erofs_xattr_item **shared;	/* the shared pool, in id order */
+	uint32_t nr_shared;
+	struct erofs_long_prefix prefixes[EROFS_XATTR_MAX_LONG_PREFIXES];
+	unsigned int nr_prefixes;
+	bool any_xattrs;
+
+	/* layout */
+	int64_t epoch;
+	uint32_t fixed_nsec;
+	uint64_t prefix_start;		/* byte offset of the prefix table */
+	uint64_t shared_start;		/* byte offset of the shared pool */
+	uint64_t meta_blkaddr;
+	uint64_t meta_end;
+	uint64_t data_blkaddr;
+	uint64_t total_blocks;
+	bool any_chunked;
+
+	/* path scratch for exclusion matching */
+	char *relpath;
+	size_t relpath_len, relpath_cap;
+
+	struct erofs_mkfs_report *report;
+
+	/* writing pass */
+	atomic_uint_fast64_t next_work;
+	atomic_uint_fast64_t inodes_done;
+	atomic_uint_fast64_t bytes_done;
+	atomic_int failed;
+	uint64_t bytes_total;
+};
+
+void erofs_log(const struct erofs_build *b, enum erofs_log_level level,
+	       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define erofs_err(b, ...)	erofs_log(b, EROFS_LOG_ERR, __VA_ARGS__)
+#define erofs_warn(b, ...)	erofs_log(b, EROFS_LOG_WARN, __VA_ARGS__)
+#define erofs_info(b, ...)	erofs_log(b, EROFS_LOG_INFO, __VA_ARGS__)
+#define erofs_dbg(b, ...)	erofs_log(b, EROFS_LOG_DEBUG, __VA_ARGS__)
+
+/* tree.c */
+struct erofs_inode *erofs_new_inode(struct erofs_build *b);
+struct erofs_dentry *erofs_new_dentry(struct erofs_inode *parent,
+				      const char *name, size_t len);
+int erofs_add_child(struct erofs_inode *dir, struct erofs_dentry *d);
+void erofs_sort_children(struct erofs_inode *dir);
+char *erofs_inode_path(const struct erofs_inode *inode);
+int erofs_hardlink_lookup(struct erofs_build *b, dev_t dev, ino_t ino,
+			  struct erofs_inode **found);
+int erofs_hardlink_insert(struct erofs_build *b, struct erofs_inode *inode);
+void erofs_tree_free(struct erofs_build *b);
+unsigned int erofs_mode_to_ftype(uint32_t mode);
+
+/* source_dir.c */
+int erofs_source_dir_scan(struct erofs_build *b);
+int erofs_open_source(struct erofs_build *b, const struct erofs_inode *inode,
+		      int flags);
+
+/* xattr.c */
+int erofs_xattr_add(struct erofs_build *b, struct erofs_inode *inode,
+		    const char *name, const void *value, size_t size);
+int erofs_xattr_plan(struct erofs_build *b);
+uint32_t erofs_xattr_pool_size(const struct erofs_build *b);
+void erofs_xattr_write_pool(const struct erofs_build *b, uint8_t *buf);
+uint32_t erofs_xattr_prefix_table_size(const struct erofs_build *b);
+void erofs_xattr_write_prefixes(const struct erofs_build *b, uint8_t *buf);
+void erofs_xattr_write_ibody(const struct erofs_build *b,
+			     const struct erofs_inode *inode, uint8_t *buf);
+void erofs_xattr_free(struct erofs_build *b);
+
+/* dir.c */
+uint64_t erofs_dir_size(const struct erofs_inode *dir, uint32_t bs);
+int erofs_dir_build(const struct erofs_inode *dir, uint32_t bs, uint8_t *buf);
+
+/* layout.c */
+int erofs_plan_layout(struct erofs_build *b);
+uint64_t erofs_chunk_data_blocks(const struct erofs_build *b,
+				 const struct erofs_inode *inode);
+
+/* writer.c */
+int erofs_write_all(struct erofs_build *b);
+
+/* super.c */
+int erofs_write_super(struct erofs_build *b);
+
+/* io.c */
+int erofs_pwrite_all(struct erofs_build *b, const void *buf, size_t len,
+		     uint64_t off);
+int erofs_output_open(struct erofs_build *b);
+int erofs_output_commit(struct erofs_build *b);
+void erofs_output_abort(struct erofs_build *b);
+
+#endif

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0+ OR Apache-2.0
+/*
+ * The output file: a temporary file next to the target, written with
+ * positioned writes, flushed and renamed over the target only when the
+ * whole image is complete.  Any failure removes the temporary file, so a
+ * failed build leaves nothing at the output path.
+ */
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int erofs_pwrite_all(struct erofs_build *b, const void *buf, size_t len,
+		     uint64_t off)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(b->outfd, p, len, off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int erofs_output_open(struct erofs_build *b)
+{
+	const char *target = b->opts->image_path;
+	char *dcopy, *bcopy, *dir, *base;
+	struct stat st;
+	int ret;
+
+	if (!stat(target, &st)) {
+		if (S_ISDIR(st.st_mode)) {
+			erofs_err(b, "output '%s' is a directory", target);
+			return -EISDIR;
+		}
+		b->out_dev[b->nr_out] = st.st_dev;
+		b->out_ino[b->nr_out++] = st.st_ino;
+	}
+	dcopy = strdup(target);
+	bcopy = strdup(target);
+	if (!dcopy || !bcopy) {
+		free(dcopy);
+		free(bcopy);
+		return -ENOMEM;
+	}
+	dir = dirname(dcopy);
+	base = basename(bcopy);
+	if (asprintf(&b->tmp_path, "%s/.%s.XXXXXX", dir, base) < 0) {
+		b->tmp_path = NULL;
+		ret = -ENOMEM;
+		goto out;
+	}
+	b->outfd = mkostemp(b->tmp_path, O_CLOEXEC);
+	if (b->outfd < 0) {
+		ret = -errno;
+		erofs_err(b, "cannot create image in '%s': %s", dir,
+			  strerror(errno));
+		free(b->tmp_path);
+		b->tmp_path = NULL;
+		goto out;
+	}
+	if (fstat(b->outfd, &st)) {
+		ret = -errno;
+		erofs_output_abort(b);
+		goto out;
+	}
+	b->out_dev[b->nr_out] = st.st_dev;
+	b->out_ino[b->nr_out++] = st.st_ino;
+	if (b->opts->tmpfile)
+		b->opts->tmpfile(b->opts->cb_ctx, b->tmp_path);
+	ret = 0;
+out:
+	free(dcopy);
+	free(bcopy);
+	return ret;
+}
+
+int erofs_output_commit(struct erofs_build *b)
+{
+	const char *target = b->opts->image_path;
+	int ret;
+
+	if (fchmod(b->outfd, 0644) ||
+	    (!b->opts->no_fsync && fsync(b->outfd))) {
+		ret = -errno;
+		erofs_err(b, "failed to write image '%s': %s", target,
+			  strerror(errno));
+		erofs_output_abort(b);
+		return ret;
+	}
+	if (close(b->outfd)) {
+		ret = -errno;
+		b->outfd = -1;
+		erofs_err(b, "failed to write image '%s': %s", target,
+			  strerror(errno));
+		erofs_output_abort(b);
+		return ret;
+	}
+	b->outfd = -1;
+	if (rename(b->tmp_path, target)) {
+		ret = -errno;
+		erofs_err(b, "failed to create '%s': %s", target, strerror(errno));
+		erofs_output_abort(b);
+		return ret;
+	}
+	free(b->tmp_path);
+	b->tmp_path = NULL;
+	if (b->opts->tmpfile)
+		b->opts->tmpfile(b->opts->cb_ctx, NULL);
+	return 0;
+}
+
+void erofs_output_abort(struct erofs_build *b)
+{
+	if (b->outfd >= 0)
+		close(b->outfd);
+	b->outfd = -1;
+	if (b->tmp_path) {
+		unlink(b->tmp_path);
+		free(b->tmp_path);
+		b->tmp_path = NULL;
+		if (b->opts->tmpfile)
+			b->opts->tmpfile(b->opts->cb_ctx, NULL);
+	}
+}

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0+ OR Apache-2.0
+/*
+ * The superblock, written last with its checksum over the first block, and
+ * the build driver that runs scan, plan and write in order and cleans up on
+ * any failure.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+#include "internal.h"
+#include "erofs/crc32c.h"
+
+void erofs_log(const struct erofs_build *b, enum erofs_log_level level,
+	       const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!b->opts->log)
+		return;
+	va_start(ap, fmt);
+	b->opts->log(b->opts->cb_ctx, level, fmt, ap);
+	va_end(ap);
+}
+
+int erofs_write_super(struct erofs_build *b)
+{
+	const struct erofs_mkfs_opts *o = b->opts;
+	struct erofs_super_block sb = {
+		.magic = cpu_to_le32(EROFS_SUPER_MAGIC_V1),
+		.blkszbits = b->blkszbits,
+		.inos = cpu_to_le64(b->nr_inodes),
+		.epoch = cpu_to_le64(b->epoch),
+		.fixed_nsec = cpu_to_le32(b->fixed_nsec),
+		.blocks_lo = cpu_to_le32(b->total_blocks),
+		.meta_blkaddr = cpu_to_le32(b->meta_blkaddr),
+		.xattr_blkaddr = 0,
+	};
+	uint32_t compat = EROFS_FEATURE_COMPAT_SB_CHKSUM |
+			  EROFS_FEATURE_COMPAT_MTIME;
+	uint32_t incompat = 0, len, crc;
+	uint8_t *blk;
+	ssize_t n;
+	int ret;
+
+	if (b->root->nid > UINT16_MAX)
+		return -EFSCORRUPTED;
+	sb.rootnid_2b = cpu_to_le16(b->root->nid);
+	if (b->any_xattrs)
+		compat |= EROFS_FEATURE_COMPAT_XATTR_FILTER;
+	if (b->nr_prefixes) {
+		compat |= EROFS_FEATURE_COMPAT_PLAIN_XATTR_PFX;
+		incompat |= EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES;
+		sb.xattr_prefix_count = b->nr_prefixes;
+		sb.xattr_prefix_start = cpu_to_le32(b->prefix_start / 4);
+	}
+	if (b->any_chunked)
+		incompat |= EROFS_FEATURE_INCOMPAT_CHUNKED_FILE;
+	sb.feature_compat = cpu_to_le32(compat);
+	sb.feature_incompat = cpu_to_le32(incompat);
+	memcpy(sb.uuid, b->report->uuid, 16);
+	memcpy(sb.volume_name, o->label, strnlen(o->label, sizeof(sb.volume_name)));
+
+	ret = erofs_pwrite_all(b, &sb, sizeof(sb), EROFS_SUPER_OFFSET);
+	if (ret)
+		return ret;
+
+	/* the checksum covers the superblock's block from byte 1024 on */
+	len = b->bs > EROFS_SUPER_OFFSET ? b->bs - EROFS_SUPER_OFFSET : b->bs;
+	blk = malloc(len);
+	if (!blk)
+		return -ENOMEM;
+	n = pread(b->outfd, blk, len, EROFS_SUPER_OFFSET);
+	if (n != (ssize_t)len) {
+		ret = n < 0 ? -errno : -EIO;
+		free(blk);
+		return ret;
+	}
+	crc = cpu_to_le32(erofs_crc32c(~0u, blk, len));
+	free(blk);
+	ret = erofs_pwrite_all(b, &crc, 4, EROFS_SUPER_OFFSET +
+			       offsetof(struct erofs_super_block, checksum));
+	if (ret)
+		return ret;
+	b->report->feature_compat = compat;
+	b->report->feature_incompat = incompat;
+	return 0;
+}
+
+void erofs_mkfs_opts_init(struct erofs_mkfs_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->blkszbits = 12;
+	o->force_uid = -1;
+	o->force_gid = -1;
+	o->xattr_tolerance = 2;
+}
+
+static void fill_report(struct erofs_build *b)
+{
+	struct erofs_mkfs_report *r = b->report;
+	uint64_t i;
+
+	r->inodes = b->nr_inodes;
+	for (i = 0; i < b->nr_inodes; i++) {
+		const struct erofs_inode *inode = b->inodes[i];
+
+		switch (inode->mode & S_IFMT) {
+		case S_IFDIR:
+			r->dirs++;
+			break;
+		case S_IFREG:
+			r->regular++;
+			r->data_bytes += inode->size;
+			if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
+				r->sparse_files++;
+			break;
+		case S_IFLNK:
+			r->symlinks++;
+			break;
+		default:
+			r->specials++;
+		}
+	}
+	r->meta_bytes = b->meta_end;
+	r->blocks = b->total_blocks;
+	r->block_size = b->bs;
+	r->build_time = b->epoch;
+}
+
+int erofs_mkfs_build(const struct erofs_mkfs_opts *o,
+		     struct erofs_mkfs_report *report)
+{
+	struct erofs_mkfs_report local;
+	struct erofs_build b = {
+		.opts = o,
+		.blkszbits = o->blkszbits,
+		.bs = 1u << o->blkszbits,
+		.rootfd = -1,
+		.outfd = -1,
+	};
+	struct stat st;
+	int ret;
+
+	if (!report)
+		report = &local;
+	memset(report, 0, sizeof(*report));
+	b.report = report;
+	if (o->blkszbits < EROFS_MIN_BLKSZBITS ||
+	    o->blkszbits > EROFS_MAX_BLKSZBITS)
+		return -EINVAL;
+	if (o->uuid_set)
+		memcpy(report->uuid, o->uuid, 16);
+	else
+		uuid_generate(report->uuid);
+
+	b.rootfd = open(o->source_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (b.rootfd < 0) {
+		ret = -errno;
+		if (errno == ENOTDIR)
+			erofs_err(&b, "source '%s' is not a directory",
+				  o->source_path);
+		else
+			erofs_err(&b, "cannot open source '%s': %s",
+				  o->source_path, strerror(errno));
+		return ret;
+	}
+	if (fstat(b.rootfd, &st)) {
+		ret = -errno;
+		goto out;
+	}
+
+	ret = erofs_output_open(&b);
+	if (ret)
+		goto out;
+	ret = erofs_source_dir_scan(&b);
+	if (ret)
+		goto out;
+	ret = erofs_xattr_plan(&b);
+	if (ret)
+		goto out;
+	ret = erofs_plan_layout(&b);
+	if (ret)
+		goto out;
+	ret = erofs_write_all(&b);
+	if (ret)
+		goto out;
+	ret = erofs_write_super(&b);
+	if (ret) {
+		erofs_err(&b, "failed to write image '%s': %s", o->image_path,
+			  strerror(-ret));
+		goto out;
+	}
+	fill_report(&b);
+	ret = erofs_output_commit(&b);
+out:
+	if (ret)
+		erofs_output_abort(&b);
+	if (b.rootfd >= 0)
+		close(b.rootfd);
+	erofs_tree_free(&b);
+	erofs_xattr_free(&b);
+	free(b.relpath);
+	return ret;
+}

@@ -1,0 +1,480 @@
+// SPDX-License-Identifier: GPL-2.0+ OR Apache-2.0
+/*
+ * The writing pass.  Every offset was planned, so workers take inodes in
+ * plan order from a shared counter and write each one's data and metadata
+ * at fixed places: the image does not depend on the number of workers.
+ * File data is copied in the kernel where it can be (copy_file_range), and
+ * every file is checked against what the scan saw.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define COPY_BUFSIZE	(1u << 20)
+
+struct waitgroup {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned int finished;
+};
+
+struct worker {
+	struct erofs_build *b;
+	pthread_t th;
+	uint8_t *meta;
+	size_t meta_cap;
+	uint8_t *copybuf;
+	int ret;
+	struct waitgroup *wg;
+};
+
+static void report_path_err(struct erofs_build *b,
+			    const struct erofs_inode *inode, const char *what,
+			    int err)
+{
+	char *path = erofs_inode_path(inode);
+
+	erofs_err(b, "%s '%s': %s", what, path ? path : "?", strerror(-err));
+	free(path);
+}
+
+static int fallback_copy(struct worker *w, int infd, uint64_t in_off,
+			 uint64_t out_off, uint64_t len)
+{
+	struct erofs_build *b = w->b;
+
+	if (!w->copybuf) {
+		w->copybuf = malloc(COPY_BUFSIZE);
+		if (!w->copybuf)
+			return -ENOMEM;
+	}
+	while (len) {
+		ssize_t n = pread(infd, w->copybuf,
+				  min_t(uint64_t, len, COPY_BUFSIZE), in_off);
+		int ret;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (!n)
+			return -ENODATA;
+		ret = erofs_pwrite_all(b, w->copybuf, n, out_off);
+		if (ret)
+			return ret;
+		atomic_fetch_add(&b->bytes_done, n);
+		in_off += n;
+		out_off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* -ENODATA: the source ended early; -EIO from the output is reported here */
+static int copy_range(struct worker *w, int infd, uint64_t in_off,
+		      uint64_t out_off, uint64_t len)
+{
+	struct erofs_build *b = w->b;
+
+	while (len) {
+		loff_t ioff = in_off, ooff = out_off;
+		ssize_t n = copy_file_range(infd, &ioff, b->outfd, &ooff,
+					    min_t(uint64_t, len, 1u << 30), 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EXDEV || errno == EINVAL ||
+			    errno == EOPNOTSUPP || errno == ENOSYS ||
+			    errno == EBADF)
+				return fallback_copy(w, infd, in_off, out_off, len);
+			if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)
+				return -errno;
+			/* tell read errors from write errors */
+			return fallback_copy(w, infd, in_off, out_off, len);
+		}
+		if (!n)
+			return -ENODATA;
+		atomic_fetch_add(&b->bytes_done, n);
+		in_off += n;
+		out_off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int grow_meta(struct worker *w, size_t size)
+{
+	if (size <= w->meta_cap)
+		return 0;
+	free(w->meta);
+	w->meta_cap = round_up(size, (size_t)4096);
+	w->meta = malloc(w->meta_cap);
+	return w->meta ? 0 : -ENOMEM;
+}
+
+static void fill_core(const struct erofs_build *b,
+		      const struct erofs_inode *inode, uint8_t *buf)
+{
+	uint32_t u = 0;
+
+	switch (inode->mode & S_IFMT) {
+	case S_IFCHR:
+	case S_IFBLK:
+		u = (inode->rdev_minor & 0xff) | (inode->rdev_major << 8) |
+		    ((inode->rdev_minor & ~0xffu) << 12);
+		break;
+	case S_IFREG:
+	case S_IFDIR:
+	case S_IFLNK:
+		u = inode->datalayout == EROFS_INODE_CHUNK_BASED ?
+			inode->chunkbits : (uint32_t)inode->startblk;
+		break;
+	}
+
+	if (inode->extended) {
+		struct erofs_inode_extended e = {
+			.i_format = cpu_to_le16(EROFS_INODE_FORMAT(
+				EROFS_INODE_LAYOUT_EXTENDED, inode->datalayout)),
+			.i_xattr_icount = cpu_to_le16(inode->xattr_icount),
+			.i_mode = cpu_to_le16(inode->mode),
+			.i_size = cpu_to_le64(inode->size),
+			.i_u = cpu_to_le32(u),
+			.i_ino = cpu_to_le32(inode->ino),
+			.i_uid = cpu_to_le32(inode->uid),
+			.i_gid = cpu_to_le32(inode->gid),
+			.i_mtime = cpu_to_le64(inode->mtime),
+			.i_mtime_nsec = cpu_to_le32(inode->mtime_nsec),
+			.i_nlink = cpu_to_le32(inode->nlink),
+		};
+
+		memcpy(buf, &e, sizeof(e));
+	} else {
+		struct erofs_inode_compact c = {
+			.i_format = cpu_to_le16(EROFS_INODE_FORMAT(
+				EROFS_INODE_LAYOUT_COMPACT, inode->datalayout)),
+			.i_xattr_icount = cpu_to_le16(inode->xattr_icount),
+			.i_mode = cpu_to_le16(inode->mode),
+			.i_nb = cpu_to_le16(inode->nlink),
+			.i_size = cpu_to_le32(inode->size),
+			.i_u = cpu_to_le32(u),
+			.i_ino = cpu_to_le32(inode->ino),
+			.i_uid = cpu_to_le16(inode->uid),
+			.i_gid = cpu_to_le16(inode->gid),
+		};
+
+		memcpy(buf, &c, sizeof(c));
+	}
+}
+
+static int check_unchanged(struct erofs_build *b,
+			   const struct erofs_inode *inode, int fd)
+{
+	struct stat st;
+	char c;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (st.st_dev != inode->src_dev || st.st_ino != inode->src_ino ||
+	    !S_ISREG(st.st_mode)) {
+		report_path_err(b, inode, "source was replaced during the build:",
+				-ESTALE);
+		return -ESTALE;
+	}
+	if ((uint64_t)st.st_size != inode->size ||
+	    pread(fd, &c, 1, inode->size) > 0) {
+		char *path = erofs_inode_path(inode);
+
+		erofs_err(b, "'%s' changed size during the build (%llu bytes when scanned, %llu now)",
+			  path ? path : "?", (unsigned long long)inode->size,
+			  (unsigned long long)st.st_size);
+		free(path);
+		return -ESTALE;
+	}
+	return 0;
+}
+
+static int write_chunks(struct worker *w, const struct erofs_inode *inode,
+			int fd, uint8_t *map)
+{
+	struct erofs_build *b = w->b;
+	uint64_t cs = (uint64_t)b->bs << inode->chunkbits, blk = inode->startblk;
+	uint64_t c, last = UINT64_MAX;
+	uint32_t i;
+	int ret;
+
+	memset(map, 0xff, (size_t)inode->nr_chunks * 4);
+	for (i = 0; i < inode->nr_extents; i++) {
+		const struct erofs_extent *e = &inode->extents[i];
+		uint64_t end = (e->off + e->len - 1) / cs;
+
+		c = e->off / cs;
+		if (c == last)
+			c++;
+		for (; c <= end; c++) {
+			uint64_t len = min_t(uint64_t, cs, inode->size - c * cs);
+			uint32_t addr = cpu_to_le32((uint32_t)blk);
+
+			memcpy(map + c * 4, &addr, 4);
+			ret = copy_range(w, fd, c * cs, blk << b->blkszbits, len);
+			if (ret)
+				return ret;
+			blk += round_up(len, (uint64_t)b->bs) >> b->blkszbits;
+		}
+		last = end;
+	}
+	return 0;
+}
+
+static int write_regular(struct worker *w, const struct erofs_inode *inode,
+			 uint8_t *tail)
+{
+	struct erofs_build *b = w->b;
+	uint64_t plain;
+	int fd, ret;
+
+	if (!inode->size)
+		return 0;
+	fd = erofs_open_source(b, inode, O_RDONLY);
+	if (fd < 0) {
+		if (fd == -ENOENT)
+			report_path_err(b, inode, "source vanished during the build:", fd);
+		else
+			report_path_err(b, inode, "failed to open", fd);
+		return fd;
+	}
+	if (inode->datalayout == EROFS_INODE_CHUNK_BASED) {
+		ret = write_chunks(w, inode, fd, tail);
+	} else {
+		plain = inode->datalayout == EROFS_INODE_FLAT_INLINE ?
+			inode->size - inode->inline_size : inode->size;
+		ret = copy_range(w, fd, 0, inode->startblk << b->blkszbits, plain);
+		if (!ret && inode->datalayout == EROFS_INODE_FLAT_INLINE) {
+			ssize_t n = pread(fd, tail, inode->inline_size, plain);
+
+			if (n < 0)
+				ret = -errno;
+			else if ((uint32_t)n != inode->inline_size)
+				ret = -ENODATA;
+			else
+				atomic_fetch_add(&b->bytes_done, n);
+		}
+	}
+	if (ret == -ENODATA) {
+		char *path = erofs_inode_path(inode);
+
+		erofs_err(b, "'%s' shrank during the build (expected %llu bytes)",
+			  path ? path : "?", (unsigned long long)inode->size);
+		free(path);
+	} else if (ret == -ENOSPC || ret == -EDQUOT || ret == -EFBIG) {
+		erofs_err(b, "failed to write image '%s': %s",
+			  b->opts->image_path, strerror(-ret));
+	} else if (ret) {
+		report_path_err(b, inode, "failed to read", ret);
+	} else {
+		ret = check_unchanged(b, inode, fd);
+	}
+	close(fd);
+	return ret;
+}
+
+static int write_dir(struct worker *w, const struct erofs_inode *inode,
+		     uint8_t *tail)
+{
+	struct erofs_build *b = w->b;
+	uint64_t full = inode->size - inode->inline_size;
+	uint8_t *buf;
+	int ret;
+
+	buf = calloc(1, round_up(inode->size, (uint64_t)b->bs));
+	if (!buf)
+		return -ENOMEM;
+	ret = erofs_dir_build(inode, b->bs, buf);
+	if (!ret && full)
+		ret = erofs_pwrite_all(b, buf, full, inode->startblk << b->blkszbits);
+	if (!ret && inode->inline_size)
+		memcpy(tail, buf + full, inode->inline_size);
+	free(buf);
+	return ret;
+}
+
+static int write_inode(struct worker *w, const struct erofs_inode *inode)
+{
+	struct erofs_build *b = w->b;
+	uint32_t isize = inode->extended ? 64 : 32;
+	size_t total = isize + inode->xattr_size + inode->inline_size;
+	uint8_t *tail;
+	int ret;
+
+	ret = grow_meta(w, total);
+	if (ret)
+		return ret;
+	memset(w->meta, 0, total);
+	fill_core(b, inode, w->meta);
+	if (inode->xattr_size)
+		erofs_xattr_write_ibody(b, inode, w->meta + isize);
+	tail = w->meta + isize + inode->xattr_size;
+
+	switch (inode->mode & S_IFMT) {
+	case S_IFREG:
+		ret = write_regular(w, inode, tail);
+		break;
+	case S_IFDIR:
+		ret = write_dir(w, inode, tail);
+		break;
+	case S_IFLNK:
+		if (inode->datalayout == EROFS_INODE_FLAT_INLINE)
+			memcpy(tail, inode->symlink, inode->size);
+		else
+			ret = erofs_pwrite_all(b, inode->symlink, inode->size,
+					       inode->startblk << b->blkszbits);
+		break;
+	}
+	if (ret)
+		return ret;
+	return erofs_pwrite_all(b, w->meta, total,
+				(b->meta_blkaddr << b->blkszbits) +
+				(inode->nid << EROFS_ISLOTBITS));
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct erofs_build *b = w->b;
+
+	while (!atomic_load(&b->failed)) {
+		uint64_t i = atomic_fetch_add(&b->next_work, 1);
+
+		if (i >= b->nr_inodes)
+			break;
+		w->ret = write_inode(w, b->inodes[i]);
+		if (w->ret) {
+			atomic_store(&b->failed, 1);
+			break;
+		}
+		atomic_fetch_add(&b->inodes_done, 1);
+	}
+	pthread_mutex_lock(&w->wg->lock);
+	w->wg->finished++;
+	pthread_cond_signal(&w->wg->cond);
+	pthread_mutex_unlock(&w->wg->lock);
+	return NULL;
+}
+
+static void call_progress(struct erofs_build *b)
+{
+	struct erofs_mkfs_progress p = {
+		.inodes_done = atomic_load(&b->inodes_done),
+		.inodes_total = b->nr_inodes,
+		.bytes_done = atomic_load(&b->bytes_done),
+		.bytes_total = b->bytes_total,
+	};
+
+	if (b->opts->progress)
+		b->opts->progress(b->opts->cb_ctx, &p);
+}
+
+static int write_tables(struct erofs_build *b)
+{
+	uint32_t psize = erofs_xattr_prefix_table_size(b);
+	uint32_t xsize = erofs_xattr_pool_size(b);
+	uint8_t *buf;
+	int ret = 0;
+
+	if (!psize && !xsize)
+		return 0;
+	buf = calloc(1, b->shared_start - b->prefix_start + xsize);
+	if (!buf)
+		return -ENOMEM;
+	erofs_xattr_write_prefixes(b, buf);
+	erofs_xattr_write_pool(b, buf + (b->shared_start - b->prefix_start));
+	ret = erofs_pwrite_all(b, buf, b->shared_start - b->prefix_start + xsize,
+			       b->prefix_start);
+	free(buf);
+	return ret;
+}
+
+int erofs_write_all(struct erofs_build *b)
+{
+	unsigned int n = b->opts->workers, i, started = 0;
+	struct worker *ws;
+	struct waitgroup wg = {
+		.lock = PTHREAD_MUTEX_INITIALIZER,
+		.cond = PTHREAD_COND_INITIALIZER,
+	};
+	uint64_t k;
+	int ret;
+
+	if (ftruncate(b->outfd, (off_t)(b->total_blocks << b->blkszbits))) {
+		ret = -errno;
+		erofs_err(b, "failed to size image '%s': %s",
+			  b->opts->image_path, strerror(errno));
+		return ret;
+	}
+	ret = write_tables(b);
+	if (ret)
+		return ret;
+
+	b->bytes_total = 0;
+	for (k = 0; k < b->nr_inodes; k++)
+		if (S_ISREG(b->inodes[k]->mode))
+			b->bytes_total += b->inodes[k]->size;
+
+	if (!n) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+
+		n = c > 0 ? (unsigned int)c : 1;
+	}
+	if (n > 64)
+		n = 64;
+	ws = calloc(n, sizeof(*ws));
+	if (!ws)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		ws[i].b = b;
+		ws[i].wg = &wg;
+		if (pthread_create(&ws[i].th, NULL, worker_main, &ws[i]))
+			break;
+		started++;
+	}
+	if (!started) {
+		free(ws);
+		return -EAGAIN;
+	}
+	pthread_mutex_lock(&wg.lock);
+	while (wg.finished < started) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&wg.cond, &wg.lock, &ts);
+		if (wg.finished < started) {
+			pthread_mutex_unlock(&wg.lock);
+			call_progress(b);
+			pthread_mutex_lock(&wg.lock);
+		}
+	}
+	pthread_mutex_unlock(&wg.lock);
+	ret = 0;
+	for (i = 0; i < started; i++) {
+		pthread_join(ws[i].th, NULL);
+		if (ws[i].ret && !ret)
+			ret = ws[i].ret;
+		free(ws[i].meta);
+		free(ws[i].copybuf);
+	}
+	free(ws);
+	if (!ret)
+		call_progress(b);
+	return ret;
+}

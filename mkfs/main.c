@@ -1,0 +1,430 @@
+// SPDX-License-Identifier: GPL-2.0+ OR Apache-2.0
+/*
+ * mkfs.erofs: the command-line front end.  It parses and checks options,
+ * prints messages, progress and the summary, and maps results to exit
+ * codes: 0 success, 1 build failure, 2 usage error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+#include "erofs/mkfs.h"
+
+#define PROG	"mkfs.erofs"
+
+struct frontend {
+	int debug;
+	bool quiet;
+	bool tty;
+	bool progress_shown;
+	struct timespec start, last;
+};
+
+/* the signal handler needs the temporary path; nothing else is global */
+static char tmp_image[PATH_MAX + 64];
+
+static void on_tmpfile(void *ctx, const char *path)
+{
+	if (!path || strlen(path) >= sizeof(tmp_image))
+		tmp_image[0] = '\0';
+	else
+		memcpy(tmp_image, path, strlen(path) + 1);
+}
+
+static void on_signal(int sig)
+{
+	if (tmp_image[0])
+		unlink(tmp_image);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void usage(FILE *f)
+{
+	fputs("Usage: " PROG " [OPTIONS] IMAGE SOURCE\n"
+	      "Build an EROFS image at IMAGE from the directory SOURCE.\n"
+	      "\n"
+	      "Options:\n"
+	      "  -b SIZE                block size: 512, 1024, 2048 or 4096 (default 4096)\n"
+	      "  -L LABEL               volume label, at most 15 bytes\n"
+	      "  -U UUID                volume UUID, or 'clear' (all zero) or 'random'\n"
+	      "  -T EPOCH               set every timestamp and the build time to EPOCH\n"
+	      "  -x N                   xattr tolerance: share xattrs carried by more than\n"
+	      "                         N inodes (default 2); a negative N drops all xattrs\n"
+	      "  -q                     quiet: no progress and no summary\n"
+	      "  -d N                   message level 0..9 (default 2)\n"
+	      "  --all-root             make every file owned by uid 0 and gid 0\n"
+	      "  --force-uid=UID        make every file owned by UID\n"
+	      "  --force-gid=GID        make every file belong to group GID\n"
+	      "  --exclude-path=PATH    leave out PATH (relative to SOURCE) and all below it\n"
+	      "  --exclude-regex=REGEX  leave out paths matching the extended REGEX\n"
+	      "  --xattr-prefix=PREFIX  store xattr names starting with PREFIX through a\n"
+	      "                         long name prefix (repeatable)\n"
+	      "  --workers=N            threads writing data (default: number of CPUs)\n"
+	      "  --help                 show this help and exit\n"
+	      "  --version              show the version and exit\n"
+	      "\n"
+	      "Environment:\n"
+	      "  SOURCE_DATE_EPOCH      build time; newer timestamps are clamped to it\n",
+	      f);
+}
+
+static void log_cb(void *ctx, enum erofs_log_level level, const char *fmt,
+		   va_list ap)
+{
+	struct frontend *fe = ctx;
+
+	if (level == EROFS_LOG_INFO && (fe->quiet || fe->debug < 2))
+		return;
+	if (level == EROFS_LOG_DEBUG && fe->debug < 3)
+		return;
+	if (fe->progress_shown) {
+		fputs("\r\033[K", stdout);
+		fflush(stdout);
+	}
+	fprintf(stderr, PROG ": %s", level == EROFS_LOG_WARN ? "warning: " : "");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+static double elapsed(const struct timespec *a, const struct timespec *b)
+{
+	return (b->tv_sec - a->tv_sec) + (b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void progress_cb(void *ctx, const struct erofs_mkfs_progress *p)
+{
+	struct frontend *fe = ctx;
+	struct timespec now;
+	double t;
+
+	if (fe->quiet || !fe->tty)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (fe->progress_shown && elapsed(&fe->last, &now) < 0.2)
+		return;
+	fe->last = now;
+	t = elapsed(&fe->start, &now);
+	printf("\r\033[K%" PRIu64 "/%" PRIu64 " files, %.1f/%.1f MiB, %.1f MiB/s",
+	       p->inodes_done, p->inodes_total, p->bytes_done / 1048576.0,
+	       p->bytes_total / 1048576.0,
+	       t > 0 ? p->bytes_done / 1048576.0 / t : 0.0);
+	fflush(stdout);
+	fe->progress_shown = true;
+}
+
+static int parse_ll(const char *s, long long lo, long long hi, long long *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 0);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static void bad_value(const char *opt, const char *val, const char *why)
+{
+	fprintf(stderr, PROG ": invalid value '%s' for %s: %s\n", val, opt, why);
+	fprintf(stderr, "Try '" PROG " --help' for more information.\n");
+}
+
+enum {
+	OPT_ALL_ROOT = 256,
+	OPT_FORCE_UID,
+	OPT_FORCE_GID,
+	OPT_EXCLUDE_PATH,
+	OPT_EXCLUDE_REGEX,
+	OPT_XATTR_PREFIX,
+	OPT_WORKERS,
+	OPT_HELP,
+	OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+	{ "all-root", no_argument, NULL, OPT_ALL_ROOT },
+	{ "force-uid", required_argument, NULL, OPT_FORCE_UID },
+	{ "force-gid", required_argument, NULL, OPT_FORCE_GID },
+	{ "exclude-path", required_argument, NULL, OPT_EXCLUDE_PATH },
+	{ "exclude-regex", required_argument, NULL, OPT_EXCLUDE_REGEX },
+	{ "xattr-prefix", required_argument, NULL, OPT_XATTR_PREFIX },
+	{ "workers", required_argument, NULL, OPT_WORKERS },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct cmdline {
+	struct erofs_mkfs_opts o;
+	const char **excl;
+	regex_t *regs;
+};
+
+static char *normalize_rel(const char *p)
+{
+	char *s;
+	size_t len;
+
+	while (p[0] == '.' && p[1] == '/')
+		p += 2;
+	while (*p == '/')
+		p++;
+	s = strdup(p);
+	if (!s)
+		return NULL;
+	len = strlen(s);
+	while (len > 1 && s[len - 1] == '/')
+		s[--len] = '\0';
+	return s;
+}
+
+static int parse_args(int argc, char **argv, struct cmdline *cl,
+		      struct frontend *fe)
+{
+	struct erofs_mkfs_opts *o = &cl->o;
+	bool all_root = false;
+	long long v;
+	char *sde;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "b:L:U:T:x:qd:", long_opts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			if (parse_ll(optarg, 512, 4096, &v) || (v & (v - 1))) {
+				bad_value("-b", optarg,
+					  "block size must be 512, 1024, 2048 or 4096");
+				return 2;
+			}
+			o->blkszbits = __builtin_ctzll(v);
+			break;
+		case 'L':
+			if (strlen(optarg) > 15) {
+				bad_value("-L", optarg, "the label is limited to 15 bytes");
+				return 2;
+			}
+			memset(o->label, 0, sizeof(o->label));
+			memcpy(o->label, optarg, strlen(optarg));
+			break;
+		case 'U':
+			if (!strcmp(optarg, "clear")) {
+				memset(o->uuid, 0, 16);
+				o->uuid_set = true;
+			} else if (!strcmp(optarg, "random")) {
+				o->uuid_set = false;
+			} else if (uuid_parse(optarg, o->uuid)) {
+				bad_value("-U", optarg, "not a UUID");
+				return 2;
+			} else {
+				o->uuid_set = true;
+			}
+			break;
+		case 'T':
+			if (parse_ll(optarg, 0, INT64_MAX, &v)) {
+				bad_value("-T", optarg, "expected seconds since 1970");
+				return 2;
+			}
+			o->fixed_time = true;
+			o->timestamp = v;
+			break;
+		case 'x':
+			if (parse_ll(optarg, INT_MIN, INT_MAX, &v)) {
+				bad_value("-x", optarg, "expected an integer");
+				return 2;
+			}
+			o->xattr_tolerance = v;
+			break;
+		case 'q':
+			fe->quiet = true;
+			break;
+		case 'd':
+			if (parse_ll(optarg, 0, 9, &v)) {
+				bad_value("-d", optarg, "expected 0 to 9");
+				return 2;
+			}
+			fe->debug = v;
+			break;
+		case OPT_ALL_ROOT:
+			all_root = true;
+			break;
+		case OPT_FORCE_UID:
+		case OPT_FORCE_GID:
+			if (parse_ll(optarg, 0, UINT32_MAX - 1, &v)) {
+				bad_value(c == OPT_FORCE_UID ? "--force-uid" :
+					  "--force-gid", optarg,
+					  "expected an id from 0 to 4294967294");
+				return 2;
+			}
+			if (c == OPT_FORCE_UID)
+				o->force_uid = v;
+			else
+				o->force_gid = v;
+			break;
+		case OPT_EXCLUDE_PATH: {
+			const char **n = realloc(cl->excl, (o->nr_exclude_paths + 1) *
+						 sizeof(*n));
+			if (!n)
+				return 1;
+			cl->excl = n;
+			n[o->nr_exclude_paths] = normalize_rel(optarg);
+			if (!n[o->nr_exclude_paths])
+				return 1;
+			o->nr_exclude_paths++;
+			o->exclude_paths = cl->excl;
+			break;
+		}
+		case OPT_EXCLUDE_REGEX: {
+			regex_t *n = realloc(cl->regs, (o->nr_exclude_regexes + 1) *
+					     sizeof(*n));
+			int err;
+
+			if (!n)
+				return 1;
+			cl->regs = n;
+			err = regcomp(&n[o->nr_exclude_regexes], optarg,
+				      REG_EXTENDED | REG_NOSUB);
+			if (err) {
+				char msg[256];
+
+				regerror(err, &n[o->nr_exclude_regexes], msg,
+					 sizeof(msg));
+				bad_value("--exclude-regex", optarg, msg);
+				return 2;
+			}
+			o->nr_exclude_regexes++;
+			o->exclude_regexes = cl->regs;
+			break;
+		}
+		case OPT_XATTR_PREFIX:
+			if (o->nr_xattr_prefixes >= EROFS_MKFS_MAX_PREFIXES) {
+				bad_value("--xattr-prefix", optarg,
+					  "too many prefixes (at most 128)");
+				return 2;
+			}
+			if (strncmp(optarg, "user.", 5) &&
+			    strncmp(optarg, "trusted.", 8) &&
+			    strncmp(optarg, "security.", 9)) {
+				bad_value("--xattr-prefix", optarg,
+					  "must start with user., trusted. or security.");
+				return 2;
+			}
+			o->xattr_prefixes[o->nr_xattr_prefixes++] = optarg;
+			break;
+		case OPT_WORKERS:
+			if (parse_ll(optarg, 1, 64, &v)) {
+				bad_value("--workers", optarg, "expected 1 to 64");
+				return 2;
+			}
+			o->workers = v;
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			exit(0);
+		case OPT_VERSION:
+			printf(PROG " (" PACKAGE_NAME ") " PACKAGE_VERSION "\n");
+			exit(0);
+		default:
+			fprintf(stderr, "Try '" PROG " --help' for more information.\n");
+			return 2;
+		}
+	}
+	if (all_root) {
+		o->force_uid = 0;
+		o->force_gid = 0;
+	}
+	if (argc - optind != 2) {
+		fprintf(stderr, PROG ": expected IMAGE and SOURCE\n");
+		fprintf(stderr, "Try '" PROG " --help' for more information.\n");
+		return 2;
+	}
+	o->image_path = argv[optind];
+	o->source_path = argv[optind + 1];
+
+	sde = getenv("SOURCE_DATE_EPOCH");
+	if (sde && *sde && !o->fixed_time) {
+		if (parse_ll(sde, 0, INT64_MAX, &v)) {
+			bad_value("SOURCE_DATE_EPOCH", sde,
+				  "expected seconds since 1970");
+			return 2;
+		}
+		o->clamp_time = true;
+		o->timestamp = v;
+	}
+	return 0;
+}
+
+static void print_summary(const struct erofs_mkfs_opts *o,
+			  const struct erofs_mkfs_report *r)
+{
+	char uuid[37];
+
+	uuid_unparse_lower(r->uuid, uuid);
+	printf("Built %s: %" PRIu64 " inodes (%" PRIu64 " directories, %"
+	       PRIu64 " files, %" PRIu64 " symlinks, %" PRIu64
+	       " special files, %" PRIu64 " extra hard links, %" PRIu64
+	       " sparse files); %.1f MiB of file data; %" PRIu64
+	       " blocks of %u bytes (%" PRIu64 " bytes), %" PRIu64
+	       " bytes of metadata; %" PRIu64 " shared xattrs, %" PRIu64
+	       " long xattr prefixes; build time %" PRIu64 ", UUID %s.\n",
+	       o->image_path, r->inodes, r->dirs, r->regular, r->symlinks,
+	       r->specials, r->hardlinks, r->sparse_files,
+	       r->data_bytes / 1048576.0, r->blocks, r->block_size,
+	       r->blocks * r->block_size, r->meta_bytes, r->shared_xattrs,
+	       r->long_prefixes, r->build_time, uuid);
+}
+
+int main(int argc, char **argv)
+{
+	struct frontend fe = { .debug = 2 };
+	struct erofs_mkfs_report rep;
+	struct cmdline cl = { 0 };
+	struct sigaction sa = { .sa_handler = on_signal };
+	unsigned int i;
+	int ret;
+
+	erofs_mkfs_opts_init(&cl.o);
+	ret = parse_args(argc, argv, &cl, &fe);
+	if (ret)
+		return ret;
+	fe.tty = isatty(STDOUT_FILENO);
+	clock_gettime(CLOCK_MONOTONIC, &fe.start);
+	cl.o.log = log_cb;
+	cl.o.progress = progress_cb;
+	cl.o.tmpfile = on_tmpfile;
+	cl.o.cb_ctx = &fe;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	ret = erofs_mkfs_build(&cl.o, &rep);
+	if (fe.progress_shown) {
+		fputs("\r\033[K", stdout);
+		fflush(stdout);
+	}
+	if (!ret && !fe.quiet)
+		print_summary(&cl.o, &rep);
+	else if (ret)
+		fprintf(stderr, PROG ": failed to build '%s': %s\n",
+			cl.o.image_path, strerror(-ret));
+
+	for (i = 0; i < cl.o.nr_exclude_paths; i++)
+		free((void *)cl.excl[i]);
+	free(cl.excl);
+	for (i = 0; i < cl.o.nr_exclude_regexes; i++)
+		regfree(&cl.regs[i]);
+	free(cl.regs);
+	return ret ? 1 : 0;
+}
