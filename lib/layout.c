@@ -163,29 +163,153 @@ uint64_t erofs_chunk_data_blocks(const struct erofs_build *b,
 }
 
 /*
- * An inline tail must sit in the same block as its inode.  If it does not
- * fit in what is left of the current block, either skip to the next block or
- * store the tail in a block of its own, whichever wastes less.
+ * Metadata blocks are filled best-fit: each inode (with its xattrs and
+ * inline tail) goes into the open block whose free space fits it most
+ * tightly, or into a new block.  Blocks are kept in stacks by free slots.
  */
-static bool place_inline(struct erofs_build *b, uint64_t *pos, uint32_t base,
-			 uint32_t tail)
-{
-	uint32_t room = b->bs - (*pos & (b->bs - 1));
+struct meta_alloc {
+	uint32_t bs, slots;		/* slots of 32 bytes per block */
+	uint64_t next_blk;		/* first block never used */
+	uint64_t *fill;			/* per block: bytes used (indexed from base) */
+	uint64_t base_blk, nr_blocks, cap_blocks;
+	uint64_t **stack;		/* stack[f]: blocks with f free slots */
+	uint64_t *depth, *cap;
+};
 
-	if (base + tail > b->bs)
-		return false;
-	if (base + tail <= room)
-		return true;
-	if (room > b->bs - tail)
-		return false;
-	*pos = round_up(*pos, (uint64_t)b->bs);
-	return true;
+static int ma_push(struct meta_alloc *m, uint32_t f, uint64_t blk)
+{
+	if (!f)
+		return 0;
+	if (m->depth[f] == m->cap[f]) {
+		uint64_t ncap = m->cap[f] ? m->cap[f] * 2 : 16;
+		uint64_t *n = realloc(m->stack[f], ncap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		m->stack[f] = n;
+		m->cap[f] = ncap;
+	}
+	m->stack[f][m->depth[f]++] = blk;
+	return 0;
+}
+
+static int ma_init(struct meta_alloc *m, uint32_t bs, uint64_t start)
+{
+	memset(m, 0, sizeof(*m));
+	m->bs = bs;
+	m->slots = bs / 32;
+	m->stack = calloc(m->slots + 1, sizeof(*m->stack));
+	m->depth = calloc(m->slots + 1, sizeof(*m->depth));
+	m->cap = calloc(m->slots + 1, sizeof(*m->cap));
+	if (!m->stack || !m->depth || !m->cap)
+		return -ENOMEM;
+	m->base_blk = start / bs;
+	m->next_blk = DIV_ROUND_UP(start, (uint64_t)bs);
+	m->fill = malloc(16 * sizeof(*m->fill));
+	if (!m->fill)
+		return -ENOMEM;
+	m->cap_blocks = 16;
+	m->nr_blocks = m->next_blk - m->base_blk;
+	if (m->nr_blocks) {
+		m->fill[0] = start % bs;
+		return ma_push(m, (bs - start % bs) / 32, m->base_blk);
+	}
+	return 0;
+}
+
+static void ma_free(struct meta_alloc *m)
+{
+	uint32_t f;
+
+	if (m->stack)
+		for (f = 0; f <= m->slots; f++)
+			free(m->stack[f]);
+	free(m->stack);
+	free(m->depth);
+	free(m->cap);
+	free(m->fill);
+}
+
+/* new blocks at the end of the metadata area */
+static int ma_extend(struct meta_alloc *m, uint64_t nblocks)
+{
+	uint64_t need = m->nr_blocks + nblocks, i;
+
+	if (need > m->cap_blocks) {
+		uint64_t ncap = max_t(uint64_t, need, m->cap_blocks * 2);
+		uint64_t *n = realloc(m->fill, ncap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		m->fill = n;
+		m->cap_blocks = ncap;
+	}
+	for (i = 0; i < nblocks; i++)
+		m->fill[m->nr_blocks + i] = 0;
+	m->nr_blocks = need;
+	m->next_blk += nblocks;
+	return 0;
+}
+
+/* returns the byte offset of a place for 'len' bytes, 32-byte aligned */
+static int ma_alloc(struct meta_alloc *m, uint64_t len, uint64_t *pos)
+{
+	uint32_t need = DIV_ROUND_UP(len, 32), f;
+	uint64_t blk, idx;
+	int ret;
+
+	if (need <= m->slots) {
+		for (f = need; f <= m->slots; f++)
+			if (m->depth[f])
+				break;
+		if (f <= m->slots) {
+			blk = m->stack[f][--m->depth[f]];
+		} else {
+			ret = ma_extend(m, 1);
+			if (ret)
+				return ret;
+			blk = m->next_blk - 1;
+			f = m->slots;
+		}
+		idx = blk - m->base_blk;
+		*pos = blk * m->bs + m->fill[idx];
+		m->fill[idx] += need * 32;
+		return ma_push(m, f - need, blk);
+	}
+	/* larger than a block: a run of new blocks */
+	blk = m->next_blk;
+	ret = ma_extend(m, DIV_ROUND_UP(len, (uint64_t)m->bs));
+	if (ret)
+		return ret;
+	*pos = blk * m->bs;
+	idx = m->next_blk - 1 - m->base_blk;
+	m->fill[idx] = round_up(len, 32ull) - (m->next_blk - 1 - blk) * m->bs;
+	return ma_push(m, m->slots - m->fill[idx] / 32, m->next_blk - 1);
+}
+
+static uint64_t meta_size(const struct erofs_inode *inode)
+{
+	return (inode->extended ? 64 : 32) + inode->xattr_size +
+		inode->inline_size;
+}
+
+static int meta_size_cmp(const void *x, const void *y, void *arg)
+{
+	const struct erofs_build *b = arg;
+	uint64_t i = *(const uint64_t *)x, j = *(const uint64_t *)y;
+	uint64_t a = round_up(meta_size(b->inodes[i]), 32ull);
+	uint64_t c = round_up(meta_size(b->inodes[j]), 32ull);
+
+	if (a != c)
+		return a > c ? -1 : 1;
+	return i < j ? -1 : i > j;
 }
 
 int erofs_plan_layout(struct erofs_build *b)
 {
 	const uint32_t bs = b->bs;
-	uint64_t pos, i, blk;
+	struct meta_alloc m = { 0 };
+	uint64_t pos, i, blk, *order = NULL;
 	int ret;
 
 	ret = order_inodes(b);
@@ -202,6 +326,14 @@ int erofs_plan_layout(struct erofs_build *b)
 		pos = round_up(pos, (uint64_t)bs);
 		b->meta_blkaddr = pos / bs;
 		pos += 32;	/* NID 0 is never used */
+	}
+	ret = ma_init(&m, bs, pos);
+	if (ret)
+		goto out;
+	order = malloc(b->nr_inodes * sizeof(*order));
+	if (!order) {
+		ret = -ENOMEM;
+		goto out;
 	}
 
 	for (i = 0; i < b->nr_inodes; i++) {
@@ -238,21 +370,51 @@ int erofs_plan_layout(struct erofs_build *b)
 			inode->inline_size = inode->nr_chunks * 4;
 			b->any_chunked = true;
 		} else if (S_ISLNK(inode->mode)) {
-			if (size < bs && place_inline(b, &pos, base, size)) {
+			if (size < bs && base + size <= bs) {
 				inode->datalayout = EROFS_INODE_FLAT_INLINE;
 				inode->inline_size = size;
 			}
 		} else if (S_ISREG(inode->mode) || S_ISDIR(inode->mode)) {
 			tail = size & (bs - 1);
-			if (tail && place_inline(b, &pos, base, tail)) {
+			if (tail && base + tail <= bs) {
 				inode->datalayout = EROFS_INODE_FLAT_INLINE;
 				inode->inline_size = tail;
 			}
 		}
-		inode->nid = (pos - b->meta_blkaddr * bs) / 32;
-		pos = round_up(pos + base + inode->inline_size, 32ull);
+		order[i] = i;
 	}
+
+	/*
+	 * Best fit decreasing: the root first (its NID must be small), then
+	 * the largest pieces, so the small ones fill the gaps they leave.
+	 */
+	qsort_r(order + 1, b->nr_inodes - 1, sizeof(*order), meta_size_cmp, b);
+	for (i = 0; i < b->nr_inodes; i++) {
+		struct erofs_inode *inode = b->inodes[order[i]];
+
+		ret = ma_alloc(&m, meta_size(inode), &pos);
+		if (ret)
+			goto out;
+		inode->nid = (pos - b->meta_blkaddr * bs) / 32;
+	}
+	if (b->root->nid > UINT16_MAX) {
+		erofs_err(b, "internal error: root NID %llu out of range",
+			  (unsigned long long)b->root->nid);
+		ret = -EFSCORRUPTED;
+		goto out;
+	}
+	pos = m.nr_blocks ? (m.next_blk - 1) * bs + m.fill[m.nr_blocks - 1] :
+		m.next_blk * bs;
 	b->meta_end = pos;
+	if (m.nr_blocks) {
+		uint64_t unused = 0, k;
+
+		for (k = 0; k + 1 < m.nr_blocks; k++)
+			unused += bs - m.fill[k];
+		erofs_dbg(b, "metadata: %llu blocks, %llu bytes unused",
+			  (unsigned long long)m.nr_blocks,
+			  (unsigned long long)unused);
+	}
 	b->data_blkaddr = blk = DIV_ROUND_UP(pos, (uint64_t)bs);
 
 	for (i = 0; i < b->nr_inodes; i++) {
@@ -282,8 +444,13 @@ int erofs_plan_layout(struct erofs_build *b)
 	if (blk > UINT32_MAX) {
 		erofs_err(b, "image would need %llu blocks; at most %u fit",
 			  (unsigned long long)blk, UINT32_MAX);
-		return -EFBIG;
+		ret = -EFBIG;
+		goto out;
 	}
 	b->total_blocks = blk;
-	return 0;
+	ret = 0;
+out:
+	free(order);
+	ma_free(&m);
+	return ret;
 }
