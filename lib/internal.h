@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "erofs/defs.h"
 #include "erofs/erofs_fs.h"
@@ -136,6 +137,7 @@ struct erofs_build {
 	size_t relpath_len, relpath_cap;
 
 	struct erofs_mkfs_report *report;
+	struct timespec phase_start;
 
 	/* writing pass */
 	atomic_uint_fast64_t next_work;

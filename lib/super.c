@@ -90,6 +90,19 @@ int erofs_write_super(struct erofs_build *b)
 	return 0;
 }
 
+/* phase timings for -d 3 */
+static void phase_mark(struct erofs_build *b, const char *done)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (done)
+		erofs_dbg(b, "%s took %.3f s", done,
+			  (now.tv_sec - b->phase_start.tv_sec) +
+			  (now.tv_nsec - b->phase_start.tv_nsec) / 1e9);
+	b->phase_start = now;
+}
+
 void erofs_mkfs_opts_init(struct erofs_mkfs_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -176,18 +189,22 @@ int erofs_mkfs_build(const struct erofs_mkfs_opts *o,
 	ret = erofs_output_open(&b);
 	if (ret)
 		goto out;
+	phase_mark(&b, NULL);
 	ret = erofs_source_dir_scan(&b);
 	if (ret)
 		goto out;
+	phase_mark(&b, "scan");
 	ret = erofs_xattr_plan(&b);
 	if (ret)
 		goto out;
 	ret = erofs_plan_layout(&b);
 	if (ret)
 		goto out;
+	phase_mark(&b, "plan");
 	ret = erofs_write_all(&b);
 	if (ret)
 		goto out;
+	phase_mark(&b, "write");
 	ret = erofs_write_super(&b);
 	if (ret) {
 		erofs_err(&b, "failed to write image '%s': %s", o->image_path,
@@ -196,6 +213,8 @@ int erofs_mkfs_build(const struct erofs_mkfs_opts *o,
 	}
 	fill_report(&b);
 	ret = erofs_output_commit(&b);
+	if (!ret)
+		phase_mark(&b, "commit");
 out:
 	if (ret)
 		erofs_output_abort(&b);

@@ -177,7 +177,6 @@ static int check_unchanged(struct erofs_build *b,
 			   const struct erofs_inode *inode, int fd)
 {
 	struct stat st;
-	char c;
 
 	if (fstat(fd, &st))
 		return -errno;
@@ -187,8 +186,7 @@ static int check_unchanged(struct erofs_build *b,
 				-ESTALE);
 		return -ESTALE;
 	}
-	if ((uint64_t)st.st_size != inode->size ||
-	    pread(fd, &c, 1, inode->size) > 0) {
+	if ((uint64_t)st.st_size != inode->size) {
 		char *path = erofs_inode_path(inode);
 
 		erofs_err(b, "'%s' changed size during the build (%llu bytes when scanned, %llu now)",
