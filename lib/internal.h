@@ -202,7 +202,8 @@ int erofs_write_super(struct erofs_build *b);
 /* io.c */
 int erofs_pwrite_all(struct erofs_build *b, const void *buf, size_t len,
 		     uint64_t off);
-int erofs_output_open(struct erofs_build *b);
+int erofs_output_check(struct erofs_build *b);
+int erofs_output_create(struct erofs_build *b);
 int erofs_output_commit(struct erofs_build *b);
 void erofs_output_abort(struct erofs_build *b);
 

@@ -33,12 +33,17 @@ int erofs_pwrite_all(struct erofs_build *b, const void *buf, size_t len,
 	return 0;
 }
 
-int erofs_output_open(struct erofs_build *b)
+/*
+ * Before the scan: refuse a directory as the target, remember an existing
+ * image so the scan leaves it out, and check that the folder can take a new
+ * file, so a long scan is not wasted on an impossible build.
+ */
+int erofs_output_check(struct erofs_build *b)
 {
 	const char *target = b->opts->image_path;
-	char *dcopy, *bcopy, *dir, *base;
+	char *dcopy, *dir;
 	struct stat st;
-	int ret;
+	int ret = 0;
 
 	if (!stat(target, &st)) {
 		if (S_ISDIR(st.st_mode)) {
@@ -48,6 +53,34 @@ int erofs_output_open(struct erofs_build *b)
 		b->out_dev[b->nr_out] = st.st_dev;
 		b->out_ino[b->nr_out++] = st.st_ino;
 	}
+	dcopy = strdup(target);
+	if (!dcopy)
+		return -ENOMEM;
+	dir = dirname(dcopy);
+	if (stat(dir, &st)) {
+		ret = -errno;
+		erofs_err(b, "cannot create image in '%s': %s", dir,
+			  strerror(errno));
+	} else if (!S_ISDIR(st.st_mode)) {
+		ret = -ENOTDIR;
+		erofs_err(b, "cannot create image in '%s': %s", dir,
+			  strerror(ENOTDIR));
+	} else if (access(dir, W_OK | X_OK)) {
+		ret = -errno;
+		erofs_err(b, "cannot create image in '%s': %s", dir,
+			  strerror(errno));
+	}
+	free(dcopy);
+	return ret;
+}
+
+/* after planning: the temporary file that becomes the image */
+int erofs_output_create(struct erofs_build *b)
+{
+	const char *target = b->opts->image_path;
+	char *dcopy, *bcopy, *dir, *base;
+	int ret;
+
 	dcopy = strdup(target);
 	bcopy = strdup(target);
 	if (!dcopy || !bcopy) {
@@ -71,13 +104,6 @@ int erofs_output_open(struct erofs_build *b)
 		b->tmp_path = NULL;
 		goto out;
 	}
-	if (fstat(b->outfd, &st)) {
-		ret = -errno;
-		erofs_output_abort(b);
-		goto out;
-	}
-	b->out_dev[b->nr_out] = st.st_dev;
-	b->out_ino[b->nr_out++] = st.st_ino;
 	if (b->opts->tmpfile)
 		b->opts->tmpfile(b->opts->cb_ctx, b->tmp_path);
 	ret = 0;

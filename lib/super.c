@@ -186,7 +186,7 @@ int erofs_mkfs_build(const struct erofs_mkfs_opts *o,
 		goto out;
 	}
 
-	ret = erofs_output_open(&b);
+	ret = erofs_output_check(&b);
 	if (ret)
 		goto out;
 	phase_mark(&b, NULL);
@@ -201,6 +201,9 @@ int erofs_mkfs_build(const struct erofs_mkfs_opts *o,
 	if (ret)
 		goto out;
 	phase_mark(&b, "plan");
+	ret = erofs_output_create(&b);
+	if (ret)
+		goto out;
 	ret = erofs_write_all(&b);
 	if (ret)
 		goto out;
