@@ -16,6 +16,7 @@
 #include "internal.h"
 
 #define COPY_BUFSIZE	(1u << 20)
+#define WRITEBACK_KICK	(8ull << 20)
 
 struct waitgroup {
 	pthread_mutex_t lock;
@@ -31,7 +32,53 @@ struct worker {
 	uint8_t *copybuf;
 	int ret;
 	struct waitgroup *wg;
+	uint64_t wb_lo, wb_hi;	/* range written since the last writeback kick */
+	/* children of one directory come in a row: keep its descriptor */
+	const struct erofs_inode *dir;
+	int dirfd;
 };
+
+static int open_in_dir(struct worker *w, const struct erofs_inode *inode)
+{
+	const struct erofs_inode *parent = inode->dentry->parent;
+	struct erofs_build *b = w->b;
+	int fd;
+
+	if (parent != w->dir) {
+		if (w->dir && w->dirfd >= 0 && w->dirfd != b->rootfd)
+			close(w->dirfd);
+		w->dir = NULL;
+		if (parent == b->root) {
+			w->dirfd = b->rootfd;
+		} else {
+			w->dirfd = erofs_open_source(b, parent, O_PATH | O_DIRECTORY);
+			if (w->dirfd < 0)
+				return w->dirfd;
+		}
+		w->dir = parent;
+	}
+	fd = openat(w->dirfd, inode->dentry->name,
+		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static void kick_writeback(struct worker *w, uint64_t off, uint64_t len)
+{
+	if (w->b->opts->no_fsync)
+		return;
+	if (w->wb_hi == w->wb_lo) {
+		w->wb_lo = off;
+		w->wb_hi = off + len;
+	} else {
+		w->wb_lo = min_t(uint64_t, w->wb_lo, off);
+		w->wb_hi = max_t(uint64_t, w->wb_hi, off + len);
+	}
+	if (w->wb_hi - w->wb_lo < WRITEBACK_KICK)
+		return;
+	sync_file_range(w->b->outfd, w->wb_lo, w->wb_hi - w->wb_lo,
+			SYNC_FILE_RANGE_WRITE);
+	w->wb_lo = w->wb_hi = 0;
+}
 
 static void report_path_err(struct erofs_build *b,
 			    const struct erofs_inode *inode, const char *what,
@@ -102,6 +149,7 @@ static int copy_range(struct worker *w, int infd, uint64_t in_off,
 		if (!n)
 			return -ENODATA;
 		atomic_fetch_add(&b->bytes_done, n);
+		kick_writeback(w, out_off, n);
 		in_off += n;
 		out_off += n;
 		len -= n;
@@ -239,7 +287,7 @@ static int write_regular(struct worker *w, const struct erofs_inode *inode,
 
 	if (!inode->size)
 		return 0;
-	fd = erofs_open_source(b, inode, O_RDONLY);
+	fd = open_in_dir(w, inode);
 	if (fd < 0) {
 		if (fd == -ENOENT)
 			report_path_err(b, inode, "source vanished during the build:", fd);
@@ -437,6 +485,7 @@ int erofs_write_all(struct erofs_build *b)
 	for (i = 0; i < n; i++) {
 		ws[i].b = b;
 		ws[i].wg = &wg;
+		ws[i].dirfd = -1;
 		if (pthread_create(&ws[i].th, NULL, worker_main, &ws[i]))
 			break;
 		started++;
@@ -470,6 +519,8 @@ int erofs_write_all(struct erofs_build *b)
 			ret = ws[i].ret;
 		free(ws[i].meta);
 		free(ws[i].copybuf);
+		if (ws[i].dir && ws[i].dirfd >= 0 && ws[i].dirfd != b->rootfd)
+			close(ws[i].dirfd);
 	}
 	free(ws);
 	if (!ret)
