@@ -68,6 +68,8 @@ static void usage(FILE *f)
 	      "  --exclude-regex=REGEX  leave out paths matching the extended REGEX\n"
 	      "  --xattr-prefix=PREFIX  store xattr names starting with PREFIX through a\n"
 	      "                         long name prefix (repeatable)\n"
+	      "  --no-xattr-prefixes    choose no long prefixes by itself (for kernels\n"
+	      "                         before 6.4); --xattr-prefix still adds them\n"
 	      "  --workers=N            threads writing data (default: number of CPUs)\n"
 	      "  --help                 show this help and exit\n"
 	      "  --version              show the version and exit\n"
@@ -148,6 +150,7 @@ enum {
 	OPT_EXCLUDE_REGEX,
 	OPT_XATTR_PREFIX,
 	OPT_WORKERS,
+	OPT_NO_PREFIXES,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -160,6 +163,7 @@ static const struct option long_opts[] = {
 	{ "exclude-regex", required_argument, NULL, OPT_EXCLUDE_REGEX },
 	{ "xattr-prefix", required_argument, NULL, OPT_XATTR_PREFIX },
 	{ "workers", required_argument, NULL, OPT_WORKERS },
+	{ "no-xattr-prefixes", no_argument, NULL, OPT_NO_PREFIXES },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -327,6 +331,9 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 				return 2;
 			}
 			o->workers = v;
+			break;
+		case OPT_NO_PREFIXES:
+			o->no_auto_prefixes = true;
 			break;
 		case OPT_HELP:
 			usage(stdout);
