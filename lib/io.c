@@ -47,7 +47,8 @@ int erofs_output_check(struct erofs_build *b)
 
 	if (!stat(target, &st)) {
 		if (S_ISDIR(st.st_mode)) {
-			erofs_err(b, "output '%s' is a directory", target);
+			erofs_err(b, "cannot create image '%s': %s", target,
+				  strerror(EISDIR));
 			return -EISDIR;
 		}
 		b->out_dev[b->nr_out] = st.st_dev;
@@ -59,15 +60,15 @@ int erofs_output_check(struct erofs_build *b)
 	dir = dirname(dcopy);
 	if (stat(dir, &st)) {
 		ret = -errno;
-		erofs_err(b, "cannot create image in '%s': %s", dir,
+		erofs_err(b, "cannot create image '%s': %s", target,
 			  strerror(errno));
 	} else if (!S_ISDIR(st.st_mode)) {
 		ret = -ENOTDIR;
-		erofs_err(b, "cannot create image in '%s': %s", dir,
+		erofs_err(b, "cannot create image '%s': %s", target,
 			  strerror(ENOTDIR));
 	} else if (access(dir, W_OK | X_OK)) {
 		ret = -errno;
-		erofs_err(b, "cannot create image in '%s': %s", dir,
+		erofs_err(b, "cannot create image '%s': %s", target,
 			  strerror(errno));
 	}
 	free(dcopy);
@@ -98,7 +99,7 @@ int erofs_output_create(struct erofs_build *b)
 	b->outfd = mkostemp(b->tmp_path, O_CLOEXEC);
 	if (b->outfd < 0) {
 		ret = -errno;
-		erofs_err(b, "cannot create image in '%s': %s", dir,
+		erofs_err(b, "cannot create image '%s': %s", target,
 			  strerror(errno));
 		free(b->tmp_path);
 		b->tmp_path = NULL;

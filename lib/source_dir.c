@@ -88,12 +88,11 @@ static int read_xattrs(struct erofs_build *b, struct erofs_inode *inode,
 
 	if (b->opts->xattr_tolerance < 0)
 		return 0;
+	/* the root is read through its descriptor, entries through /proc */
 	if (name)
 		snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dirfd, name);
-	else
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", dirfd);
 	for (;;) {
-		len = llistxattr(path, NULL, 0);
+		len = name ? llistxattr(path, NULL, 0) : flistxattr(dirfd, NULL, 0);
 		if (len <= 0)
 			break;
 		free(names);
@@ -102,7 +101,8 @@ static int read_xattrs(struct erofs_build *b, struct erofs_inode *inode,
 			ret = -ENOMEM;
 			goto out;
 		}
-		len = llistxattr(path, names, len);
+		len = name ? llistxattr(path, names, len) :
+			     flistxattr(dirfd, names, len);
 		if (len >= 0 || errno != ERANGE)
 			break;
 	}
@@ -116,7 +116,8 @@ static int read_xattrs(struct erofs_build *b, struct erofs_inode *inode,
 	}
 	for (p = names; p < names + len; p += strlen(p) + 1) {
 		for (;;) {
-			vlen = lgetxattr(path, p, NULL, 0);
+			vlen = name ? lgetxattr(path, p, NULL, 0) :
+				      fgetxattr(dirfd, p, NULL, 0);
 			if (vlen < 0)
 				break;
 			if ((size_t)vlen + 1 > valcap) {
@@ -129,7 +130,8 @@ static int read_xattrs(struct erofs_build *b, struct erofs_inode *inode,
 				val = nv;
 				valcap = vlen + 1;
 			}
-			vlen = lgetxattr(path, p, val, valcap);
+			vlen = name ? lgetxattr(path, p, val, valcap) :
+				      fgetxattr(dirfd, p, val, valcap);
 			if (vlen >= 0 || errno != ERANGE)
 				break;
 		}
@@ -143,13 +145,13 @@ static int read_xattrs(struct erofs_build *b, struct erofs_inode *inode,
 		}
 		ret = erofs_xattr_add(b, inode, p, val, vlen);
 		if (ret == -EOPNOTSUPP) {
-			erofs_warn(b, "'%s': xattr %s has no EROFS namespace, left out",
-				   shown(b), p);
+			erofs_warn(b, "leaving out xattr %s of '%s': EROFS has no namespace for it",
+				   p, shown(b));
 			ret = 0;
 		} else if (ret) {
 			if (ret == -E2BIG || ret == -ENAMETOOLONG)
-				erofs_err(b, "'%s': xattr %s is too large for EROFS",
-					  shown(b), p);
+				erofs_err(b, "cannot store xattr %s of '%s': too large for EROFS",
+					  p, shown(b));
 			goto out;
 		}
 	}
@@ -277,7 +279,8 @@ static int scan_entry(struct erofs_build *b, struct erofs_inode *dir,
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW)) {
 		ret = -errno;
 		if (errno == ENOENT) {
-			erofs_err(b, "'%s' vanished during the build", shown(b));
+			erofs_err(b, "failed to read '%s': it vanished during the build",
+				  shown(b));
 			return ret;
 		}
 		erofs_err(b, "failed to stat '%s': %s", shown(b), strerror(errno));
@@ -288,8 +291,8 @@ static int scan_entry(struct erofs_build *b, struct erofs_inode *dir,
 	if (path_excluded(b))
 		return 0;
 	if (len > EROFS_NAME_LEN) {
-		erofs_err(b, "'%s': name longer than %d bytes", shown(b),
-			  EROFS_NAME_LEN);
+		erofs_err(b, "cannot store '%s': name longer than %d bytes",
+			  shown(b), EROFS_NAME_LEN);
 		return -ENAMETOOLONG;
 	}
 
@@ -331,8 +334,8 @@ static int scan_entry(struct erofs_build *b, struct erofs_inode *dir,
 	case S_IFSOCK:
 		break;
 	default:
-		erofs_err(b, "'%s': unsupported file type 0%o", shown(b),
-			  st.st_mode & S_IFMT);
+		erofs_err(b, "cannot store '%s': unsupported file type 0%o",
+			  shown(b), st.st_mode & S_IFMT);
 		return -EOPNOTSUPP;
 	}
 
@@ -346,7 +349,8 @@ static int scan_entry(struct erofs_build *b, struct erofs_inode *dir,
 		ssize_t n;
 
 		if (st.st_size > PATH_MAX) {
-			erofs_err(b, "'%s': symlink target too long", shown(b));
+			erofs_err(b, "cannot store '%s': symlink target too long",
+				  shown(b));
 			return -ENAMETOOLONG;
 		}
 		inode->symlink = malloc(st.st_size + 2);
@@ -360,7 +364,8 @@ static int scan_entry(struct erofs_build *b, struct erofs_inode *dir,
 			return ret;
 		}
 		if (n != st.st_size) {
-			erofs_err(b, "'%s' changed during the build", shown(b));
+			erofs_err(b, "failed to read link '%s': it changed during the build",
+				  shown(b));
 			return -EAGAIN;
 		}
 		inode->symlink[n] = '\0';

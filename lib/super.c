@@ -174,8 +174,8 @@ int erofs_mkfs_build(const struct erofs_mkfs_opts *o,
 	if (b.rootfd < 0) {
 		ret = -errno;
 		if (errno == ENOTDIR)
-			erofs_err(&b, "source '%s' is not a directory",
-				  o->source_path);
+			erofs_err(&b, "cannot use source '%s': %s",
+				  o->source_path, strerror(ENOTDIR));
 		else
 			erofs_err(&b, "cannot open source '%s': %s",
 				  o->source_path, strerror(errno));

@@ -90,6 +90,15 @@ static void report_path_err(struct erofs_build *b,
 	free(path);
 }
 
+static void report_path_msg(struct erofs_build *b,
+			    const struct erofs_inode *inode, const char *why)
+{
+	char *path = erofs_inode_path(inode);
+
+	erofs_err(b, "failed to read '%s': %s", path ? path : "?", why);
+	free(path);
+}
+
 static int fallback_copy(struct worker *w, int infd, uint64_t in_off,
 			 uint64_t out_off, uint64_t len)
 {
@@ -230,14 +239,13 @@ static int check_unchanged(struct erofs_build *b,
 		return -errno;
 	if (st.st_dev != inode->src_dev || st.st_ino != inode->src_ino ||
 	    !S_ISREG(st.st_mode)) {
-		report_path_err(b, inode, "source was replaced during the build:",
-				-ESTALE);
+		report_path_msg(b, inode, "it was replaced during the build");
 		return -ESTALE;
 	}
 	if ((uint64_t)st.st_size != inode->size) {
 		char *path = erofs_inode_path(inode);
 
-		erofs_err(b, "'%s' changed size during the build (%llu bytes when scanned, %llu now)",
+		erofs_err(b, "failed to read '%s': it changed size during the build (%llu bytes when scanned, %llu now)",
 			  path ? path : "?", (unsigned long long)inode->size,
 			  (unsigned long long)st.st_size);
 		free(path);
@@ -290,7 +298,7 @@ static int write_regular(struct worker *w, const struct erofs_inode *inode,
 	fd = open_in_dir(w, inode);
 	if (fd < 0) {
 		if (fd == -ENOENT)
-			report_path_err(b, inode, "source vanished during the build:", fd);
+			report_path_msg(b, inode, "it vanished during the build");
 		else
 			report_path_err(b, inode, "failed to open", fd);
 		return fd;
@@ -315,7 +323,7 @@ static int write_regular(struct worker *w, const struct erofs_inode *inode,
 	if (ret == -ENODATA) {
 		char *path = erofs_inode_path(inode);
 
-		erofs_err(b, "'%s' shrank during the build (expected %llu bytes)",
+		erofs_err(b, "failed to read '%s': it shrank during the build (%llu bytes expected)",
 			  path ? path : "?", (unsigned long long)inode->size);
 		free(path);
 	} else if (ret == -ENOSPC || ret == -EDQUOT || ret == -EFBIG) {

@@ -467,7 +467,7 @@ int erofs_xattr_plan(struct erofs_build *b)
 		if (size > 12 + 4u * (UINT16_MAX - 1)) {
 			char *path = erofs_inode_path(inode);
 
-			erofs_err(b, "'%s': xattrs too large for one inode",
+			erofs_err(b, "cannot store xattrs of '%s': too large for one inode",
 				  path ? path : "?");
 			free(path);
 			ret = -E2BIG;

@@ -22,6 +22,7 @@
 
 struct frontend {
 	int debug;
+	unsigned int errors;	/* messages already shown for a failure */
 	bool quiet;
 	bool tty;
 	bool progress_shown;
@@ -92,6 +93,8 @@ static void log_cb(void *ctx, enum erofs_log_level level, const char *fmt,
 		fputs("\r\033[K", stdout);
 		fflush(stdout);
 	}
+	if (level == EROFS_LOG_ERR)
+		fe->errors++;
 	fprintf(stderr, PROG ": %s", level == EROFS_LOG_WARN ? "warning: " : "");
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
@@ -202,7 +205,8 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 	char *sde;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "b:L:U:T:x:qd:", long_opts,
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":b:L:U:T:x:qd:", long_opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'b':
@@ -341,7 +345,21 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 		case OPT_VERSION:
 			printf(PROG " (" PACKAGE_NAME ") " PACKAGE_VERSION "\n");
 			exit(0);
+		case ':':
+			if (optopt > 0 && optopt < 128)
+				fprintf(stderr, PROG ": option '-%c' needs a value\n",
+					optopt);
+			else
+				fprintf(stderr, PROG ": option '%s' needs a value\n",
+					argv[optind - 1]);
+			fprintf(stderr, "Try '" PROG " --help' for more information.\n");
+			return 2;
 		default:
+			if (optopt > 0 && optopt < 128)
+				fprintf(stderr, PROG ": unknown option '-%c'\n", optopt);
+			else
+				fprintf(stderr, PROG ": unknown option '%s'\n",
+					argv[optind - 1]);
 			fprintf(stderr, "Try '" PROG " --help' for more information.\n");
 			return 2;
 		}
@@ -423,7 +441,7 @@ int main(int argc, char **argv)
 	}
 	if (!ret && !fe.quiet)
 		print_summary(&cl.o, &rep);
-	else if (ret)
+	else if (ret && !fe.errors)
 		fprintf(stderr, PROG ": failed to build '%s': %s\n",
 			cl.o.image_path, strerror(-ret));
 
