@@ -341,10 +341,10 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 			break;
 		case OPT_HELP:
 			usage(stdout);
-			exit(0);
+			return -1;
 		case OPT_VERSION:
 			printf(PROG " (" PACKAGE_NAME ") " PACKAGE_VERSION "\n");
-			exit(0);
+			return -1;
 		case ':':
 			if (optopt > 0 && optopt < 128)
 				fprintf(stderr, PROG ": option '-%c' needs a value\n",
@@ -420,8 +420,11 @@ int main(int argc, char **argv)
 
 	erofs_mkfs_opts_init(&cl.o);
 	ret = parse_args(argc, argv, &cl, &fe);
-	if (ret)
-		return ret;
+	if (ret) {
+		/* -1: --help or --version was answered */
+		ret = ret < 0 ? 0 : ret;
+		goto out;
+	}
 	fe.tty = isatty(STDOUT_FILENO);
 	clock_gettime(CLOCK_MONOTONIC, &fe.start);
 	cl.o.log = log_cb;
@@ -444,12 +447,13 @@ int main(int argc, char **argv)
 	else if (ret && !fe.errors)
 		fprintf(stderr, PROG ": failed to build '%s': %s\n",
 			cl.o.image_path, strerror(-ret));
-
+	ret = ret ? 1 : 0;
+out:
 	for (i = 0; i < cl.o.nr_exclude_paths; i++)
 		free((void *)cl.excl[i]);
 	free(cl.excl);
 	for (i = 0; i < cl.o.nr_exclude_regexes; i++)
 		regfree(&cl.regs[i]);
 	free(cl.regs);
-	return ret ? 1 : 0;
+	return ret;
 }

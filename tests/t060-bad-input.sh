@@ -25,8 +25,13 @@ as_nobody() {
 	setpriv --reuid=$NOBODY_UID --regid=$NOBODY_GID --clear-groups -- "$@"
 }
 
-# the tests below run as nobody inside $WORK
+# the tests below run as nobody inside $WORK; the build tree may sit in a
+# folder nobody can enter (a private temp dir), so run a copy of the binary
 chmod 0755 "$WORK"
+mkdir -p "$WORK/bin"
+cp "$MKFS" "$WORK/bin/mkfs.erofs"
+chmod 0755 "$WORK/bin" "$WORK/bin/mkfs.erofs"
+MKFS=$WORK/bin/mkfs.erofs
 as_nobody test -x "$MKFS" || skip "nobody cannot run $MKFS (check the permissions of its path)"
 
 # check_message DESC [PATH_FRAGMENT]: stderr of the last run explains the

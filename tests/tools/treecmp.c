@@ -372,7 +372,8 @@ static ssize_t read_xattrs(int fd, struct xattr **out, const char *side)
 		n++;
 	}
 	free(list);
-	qsort(xs, n, sizeof(*xs), name_cmp);
+	if (n)
+		qsort(xs, n, sizeof(*xs), name_cmp);
 	*out = xs;
 	return n;
 err:
@@ -696,7 +697,8 @@ static char **list_dir(int dfd, size_t *count, const char *side)
 	if (errno)
 		diff("%s: readdir: %s", side, strerror(errno));
 	closedir(d);
-	qsort(names, n, sizeof(*names), str_cmp);
+	if (n)
+		qsort(names, n, sizeof(*names), str_cmp);
 	*count = n;
 	return names;
 }
