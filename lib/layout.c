@@ -72,8 +72,8 @@ static int time_cmp(const void *x, const void *y)
 
 /*
  * Compact inodes carry no time of their own: they all show the superblock's
- * epoch.  Unless the time is pinned, take the most common mtime, so that
- * most inodes can be compact.
+ * epoch.  Unless the time is pinned, take the most common mtime (from 1970
+ * on), so that most inodes can be compact.
  */
 static int choose_epoch(struct erofs_build *b)
 {
@@ -95,7 +95,8 @@ static int choose_epoch(struct erofs_build *b)
 	qsort(t, b->nr_inodes, sizeof(*t), time_cmp);
 	for (i = 0; i < b->nr_inodes; i++) {
 		run = i && !time_cmp(&t[i], &t[i - 1]) ? run + 1 : 1;
-		if (run > bestrun) {
+		/* a negative epoch is read differently by old tools: skip it */
+		if (t[i].sec >= 0 && run > bestrun) {
 			bestrun = run;
 			best = t[i];
 		}
