@@ -144,6 +144,7 @@ struct erofs_build {
 	atomic_uint_fast64_t inodes_done;
 	atomic_uint_fast64_t bytes_done;
 	atomic_int failed;
+	atomic_int out_failed;		/* a write to the image failed: reported */
 	uint64_t bytes_total;
 };
 
@@ -200,6 +201,7 @@ int erofs_write_all(struct erofs_build *b);
 int erofs_write_super(struct erofs_build *b);
 
 /* io.c */
+int erofs_output_failed(struct erofs_build *b, int err);
 int erofs_pwrite_all(struct erofs_build *b, const void *buf, size_t len,
 		     uint64_t off);
 int erofs_output_check(struct erofs_build *b);

@@ -13,6 +13,15 @@
 
 #include "internal.h"
 
+/* the one place that reports a failed write to the image, once */
+int erofs_output_failed(struct erofs_build *b, int err)
+{
+	if (!atomic_exchange(&b->out_failed, 1))
+		erofs_err(b, "failed to write image '%s': %s",
+			  b->opts->image_path, strerror(-err));
+	return err;
+}
+
 int erofs_pwrite_all(struct erofs_build *b, const void *buf, size_t len,
 		     uint64_t off)
 {
@@ -24,7 +33,7 @@ int erofs_pwrite_all(struct erofs_build *b, const void *buf, size_t len,
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			return erofs_output_failed(b, -errno);
 		}
 		p += n;
 		off += n;
@@ -121,17 +130,13 @@ int erofs_output_commit(struct erofs_build *b)
 
 	if (fchmod(b->outfd, 0644) ||
 	    (!b->opts->no_fsync && fsync(b->outfd))) {
-		ret = -errno;
-		erofs_err(b, "failed to write image '%s': %s", target,
-			  strerror(errno));
+		ret = erofs_output_failed(b, -errno);
 		erofs_output_abort(b);
 		return ret;
 	}
 	if (close(b->outfd)) {
-		ret = -errno;
 		b->outfd = -1;
-		erofs_err(b, "failed to write image '%s': %s", target,
-			  strerror(errno));
+		ret = erofs_output_failed(b, -errno);
 		erofs_output_abort(b);
 		return ret;
 	}

@@ -77,7 +77,7 @@ int erofs_write_super(struct erofs_build *b)
 	if (n != (ssize_t)len) {
 		ret = n < 0 ? -errno : -EIO;
 		free(blk);
-		return ret;
+		return erofs_output_failed(b, ret);
 	}
 	crc = cpu_to_le32(erofs_crc32c(~0u, blk, len));
 	free(blk);
@@ -210,8 +210,9 @@ int erofs_mkfs_build(const struct erofs_mkfs_opts *o,
 	phase_mark(&b, "write");
 	ret = erofs_write_super(&b);
 	if (ret) {
-		erofs_err(&b, "failed to write image '%s': %s", o->image_path,
-			  strerror(-ret));
+		if (!atomic_load(&b.out_failed))
+			erofs_err(&b, "failed to write image '%s': %s",
+				  o->image_path, strerror(-ret));
 		goto out;
 	}
 	fill_report(&b);

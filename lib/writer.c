@@ -151,7 +151,7 @@ static int copy_range(struct worker *w, int infd, uint64_t in_off,
 			    errno == EBADF)
 				return fallback_copy(w, infd, in_off, out_off, len);
 			if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)
-				return -errno;
+				return erofs_output_failed(b, -errno);
 			/* tell read errors from write errors */
 			return fallback_copy(w, infd, in_off, out_off, len);
 		}
@@ -326,9 +326,8 @@ static int write_regular(struct worker *w, const struct erofs_inode *inode,
 		erofs_err(b, "failed to read '%s': it shrank during the build (%llu bytes expected)",
 			  path ? path : "?", (unsigned long long)inode->size);
 		free(path);
-	} else if (ret == -ENOSPC || ret == -EDQUOT || ret == -EFBIG) {
-		erofs_err(b, "failed to write image '%s': %s",
-			  b->opts->image_path, strerror(-ret));
+	} else if (ret && atomic_load(&b->out_failed)) {
+		/* already reported as a write error */
 	} else if (ret) {
 		report_path_err(b, inode, "failed to read", ret);
 	} else {
@@ -465,12 +464,8 @@ int erofs_write_all(struct erofs_build *b)
 	uint64_t k;
 	int ret;
 
-	if (ftruncate(b->outfd, (off_t)(b->total_blocks << b->blkszbits))) {
-		ret = -errno;
-		erofs_err(b, "failed to size image '%s': %s",
-			  b->opts->image_path, strerror(errno));
-		return ret;
-	}
+	if (ftruncate(b->outfd, (off_t)(b->total_blocks << b->blkszbits)))
+		return erofs_output_failed(b, -errno);
 	ret = write_tables(b);
 	if (ret)
 		return ret;
