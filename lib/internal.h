@@ -84,6 +84,8 @@ struct erofs_inode {
 	uint64_t startblk;		/* first data block, or chunk data start */
 	uint32_t ino;			/* serial number */
 	uint32_t name_filter;
+	uint16_t fp_size;		/* fingerprint value bytes, 0: none */
+	uint8_t *fp_value;		/* filled while the data is copied */
 };
 
 struct erofs_long_prefix {
@@ -120,6 +122,11 @@ struct erofs_build {
 	struct erofs_long_prefix prefixes[EROFS_XATTR_MAX_LONG_PREFIXES];
 	unsigned int nr_prefixes;
 	bool any_xattrs;
+	const struct evp_md_st *fp_md;	/* fingerprint digest, or NULL */
+	int fp_prefix;			/* long prefix of the fingerprint, or -1 */
+	uint8_t fp_base;		/* its short namespace index */
+	const char *fp_infix;
+	size_t fp_infix_len;
 
 	/* layout */
 	int64_t epoch;

@@ -13,6 +13,7 @@
 
 #include "internal.h"
 #include "erofs/crc32c.h"
+#include "fingerprint.h"
 
 void erofs_log(const struct erofs_build *b, enum erofs_log_level level,
 	       const char *fmt, ...)
@@ -51,6 +52,10 @@ int erofs_write_super(struct erofs_build *b)
 	sb.rootnid_2b = cpu_to_le16(b->root->nid);
 	if (b->any_xattrs)
 		compat |= EROFS_FEATURE_COMPAT_XATTR_FILTER;
+	if (b->fp_prefix >= 0) {
+		compat |= EROFS_FEATURE_COMPAT_ISHARE_XATTRS;
+		sb.ishare_xattr_prefix_id = b->fp_prefix;
+	}
 	if (b->nr_prefixes) {
 		compat |= EROFS_FEATURE_COMPAT_PLAIN_XATTR_PFX;
 		incompat |= EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES;
@@ -186,6 +191,9 @@ int erofs_mkfs_build(const struct erofs_mkfs_opts *o,
 		goto out;
 	}
 
+	ret = erofs_fingerprint_setup(&b);
+	if (ret)
+		goto out;
 	ret = erofs_output_check(&b);
 	if (ret)
 		goto out;

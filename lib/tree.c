@@ -199,6 +199,7 @@ void erofs_tree_free(struct erofs_build *b)
 		free(inode->xattrs);
 		free(inode->extents);
 		free(inode->symlink);
+		free(inode->fp_value);
 		if (inode == b->root)
 			free(inode->dentry);
 		free(inode);

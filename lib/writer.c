@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "fingerprint.h"
 
 #define COPY_BUFSIZE	(1u << 20)
 #define WRITEBACK_KICK	(8ull << 20)
@@ -33,6 +34,7 @@ struct worker {
 	int ret;
 	struct waitgroup *wg;
 	uint64_t wb_lo, wb_hi;	/* range written since the last writeback kick */
+	void *fp_ctx;		/* digest context, when fingerprinting */
 	/* children of one directory come in a row: keep its descriptor */
 	const struct erofs_inode *dir;
 	int dirfd;
@@ -286,11 +288,133 @@ static int write_chunks(struct worker *w, const struct erofs_inode *inode,
 	return 0;
 }
 
+/*
+ * With fingerprints, the data passes through memory once: the same buffer
+ * feeds the digest and the write.  Bytes at or after 'plain' are the inline
+ * tail and go to 'tail' instead of a data block.
+ */
+static int hash_copy(struct worker *w, int fd, uint64_t off, uint64_t len,
+		     uint64_t out, uint8_t *tail, uint64_t plain)
+{
+	struct erofs_build *b = w->b;
+	int ret;
+
+	if (!w->copybuf) {
+		w->copybuf = malloc(COPY_BUFSIZE);
+		if (!w->copybuf)
+			return -ENOMEM;
+	}
+	while (len) {
+		ssize_t n = pread(fd, w->copybuf, min_t(uint64_t, len, COPY_BUFSIZE),
+				  off);
+		uint64_t blk_part;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (!n)
+			return -ENODATA;
+		ret = erofs_fingerprint_update(w->fp_ctx, w->copybuf, n);
+		if (ret)
+			return ret;
+		blk_part = off < plain ? min_t(uint64_t, n, plain - off) : 0;
+		if (blk_part) {
+			ret = erofs_pwrite_all(b, w->copybuf, blk_part, out);
+			if (ret)
+				return ret;
+			kick_writeback(w, out, blk_part);
+		}
+		if ((uint64_t)n > blk_part)
+			memcpy(tail + (off + blk_part - plain), w->copybuf + blk_part,
+			       n - blk_part);
+		atomic_fetch_add(&b->bytes_done, n);
+		off += n;
+		out += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* a chunk-based file in file order, holes hashed as zeros */
+static int hash_chunks(struct worker *w, const struct erofs_inode *inode,
+		       int fd, uint8_t *map)
+{
+	struct erofs_build *b = w->b;
+	uint64_t cs = (uint64_t)b->bs << inode->chunkbits, blk = inode->startblk;
+	uint32_t c, i = 0;
+	int ret;
+
+	memset(map, 0xff, (size_t)inode->nr_chunks * 4);
+	for (c = 0; c < inode->nr_chunks; c++) {
+		uint64_t start = c * cs, len = min_t(uint64_t, cs, inode->size - start);
+		uint32_t addr;
+
+		while (i < inode->nr_extents &&
+		       inode->extents[i].off + inode->extents[i].len <= start)
+			i++;
+		if (i >= inode->nr_extents ||
+		    inode->extents[i].off >= start + len) {
+			ret = erofs_fingerprint_zeros(w->fp_ctx, len);
+			if (ret)
+				return ret;
+			continue;
+		}
+		addr = cpu_to_le32((uint32_t)blk);
+		memcpy(map + (size_t)c * 4, &addr, 4);
+		ret = hash_copy(w, fd, start, len, blk << b->blkszbits, NULL,
+				UINT64_MAX);
+		if (ret)
+			return ret;
+		blk += round_up(len, (uint64_t)b->bs) >> b->blkszbits;
+	}
+	return 0;
+}
+
+static int copy_regular(struct worker *w, const struct erofs_inode *inode,
+			int fd, uint8_t *tail)
+{
+	struct erofs_build *b = w->b;
+	uint64_t plain = inode->datalayout == EROFS_INODE_FLAT_INLINE ?
+		inode->size - inode->inline_size : inode->size;
+	int ret;
+
+	if (inode->fp_size) {
+		ret = erofs_fingerprint_init(b, &w->fp_ctx);
+		if (ret)
+			return ret;
+		if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
+			ret = hash_chunks(w, inode, fd, tail);
+		else
+			ret = hash_copy(w, fd, 0, inode->size,
+					inode->startblk << b->blkszbits, tail,
+					plain);
+		if (!ret)
+			ret = erofs_fingerprint_final(b, w->fp_ctx,
+						      (struct erofs_inode *)inode);
+		return ret;
+	}
+	if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
+		return write_chunks(w, inode, fd, tail);
+	ret = copy_range(w, fd, 0, inode->startblk << b->blkszbits, plain);
+	if (!ret && inode->datalayout == EROFS_INODE_FLAT_INLINE) {
+		ssize_t n = pread(fd, tail, inode->inline_size, plain);
+
+		if (n < 0)
+			ret = -errno;
+		else if ((uint32_t)n != inode->inline_size)
+			ret = -ENODATA;
+		else
+			atomic_fetch_add(&b->bytes_done, n);
+	}
+	return ret;
+}
+
 static int write_regular(struct worker *w, const struct erofs_inode *inode,
 			 uint8_t *tail)
 {
 	struct erofs_build *b = w->b;
-	uint64_t plain;
 	int fd, ret;
 
 	if (!inode->size)
@@ -303,23 +427,7 @@ static int write_regular(struct worker *w, const struct erofs_inode *inode,
 			report_path_err(b, inode, "failed to open", fd);
 		return fd;
 	}
-	if (inode->datalayout == EROFS_INODE_CHUNK_BASED) {
-		ret = write_chunks(w, inode, fd, tail);
-	} else {
-		plain = inode->datalayout == EROFS_INODE_FLAT_INLINE ?
-			inode->size - inode->inline_size : inode->size;
-		ret = copy_range(w, fd, 0, inode->startblk << b->blkszbits, plain);
-		if (!ret && inode->datalayout == EROFS_INODE_FLAT_INLINE) {
-			ssize_t n = pread(fd, tail, inode->inline_size, plain);
-
-			if (n < 0)
-				ret = -errno;
-			else if ((uint32_t)n != inode->inline_size)
-				ret = -ENODATA;
-			else
-				atomic_fetch_add(&b->bytes_done, n);
-		}
-	}
+	ret = copy_regular(w, inode, fd, tail);
 	if (ret == -ENODATA) {
 		char *path = erofs_inode_path(inode);
 
@@ -370,8 +478,6 @@ static int write_inode(struct worker *w, const struct erofs_inode *inode)
 		return ret;
 	memset(w->meta, 0, total);
 	fill_core(b, inode, w->meta);
-	if (inode->xattr_size)
-		erofs_xattr_write_ibody(b, inode, w->meta + isize);
 	tail = w->meta + isize + inode->xattr_size;
 
 	switch (inode->mode & S_IFMT) {
@@ -391,6 +497,9 @@ static int write_inode(struct worker *w, const struct erofs_inode *inode)
 	}
 	if (ret)
 		return ret;
+	/* after the data: a fingerprint is known once the file was read */
+	if (inode->xattr_size)
+		erofs_xattr_write_ibody(b, inode, w->meta + isize);
 	return erofs_pwrite_all(b, w->meta, total,
 				(b->meta_blkaddr << b->blkszbits) +
 				(inode->nid << EROFS_ISLOTBITS));
@@ -522,6 +631,7 @@ int erofs_write_all(struct erofs_build *b)
 			ret = ws[i].ret;
 		free(ws[i].meta);
 		free(ws[i].copybuf);
+		erofs_fingerprint_free_ctx(ws[i].fp_ctx);
 		if (ws[i].dir && ws[i].dirfd >= 0 && ws[i].dirfd != b->rootfd)
 			close(ws[i].dirfd);
 	}

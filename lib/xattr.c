@@ -12,6 +12,7 @@
 #include "internal.h"
 #include "erofs/xattr.h"
 #include "erofs/dir.h"
+#include "fingerprint.h"
 
 static const struct {
 	const char *prefix;
@@ -384,6 +385,52 @@ static int inode_xattr_cmp(const void *x, const void *y)
 	return item_cmp(x, y);
 }
 
+/*
+ * Regular files with data get a fingerprint entry under its own long prefix,
+ * which comes first in the table.  A source xattr of the same name would
+ * make two values for one name: the computed one wins.
+ */
+static int plan_fingerprints(struct erofs_build *b)
+{
+	const char *name = b->opts->fp_name ? b->opts->fp_name :
+			   EROFS_FINGERPRINT_DEFAULT_NAME;
+	uint64_t k, dropped = 0;
+	uint16_t size;
+	int ret;
+
+	if (!b->fp_md)
+		return 0;
+	ret = add_prefix(b, b->fp_base, b->fp_infix, b->fp_infix_len);
+	if (ret)
+		return ret;
+	b->fp_prefix = b->nr_prefixes - 1;
+	size = erofs_fingerprint_size(b);
+	for (k = 0; k < b->nr_inodes; k++) {
+		struct erofs_inode *inode = b->inodes[k];
+		uint16_t j, keep = 0;
+
+		if (!S_ISREG(inode->mode) || !inode->size)
+			continue;
+		inode->fp_size = size;
+		for (j = 0; j < inode->nr_xattrs; j++) {
+			struct erofs_xattr_item *it = inode->xattrs[j];
+
+			if (!strcmp(it->name, name)) {
+				it->count--;
+				dropped++;
+				continue;
+			}
+			inode->xattrs[keep++] = it;
+		}
+		inode->nr_xattrs = keep;
+	}
+	if (dropped)
+		erofs_warn(b, "%llu source files carried an xattr named %s: replaced by the computed fingerprint",
+			   (unsigned long long)dropped, name);
+	b->any_xattrs = true;
+	return 0;
+}
+
 int erofs_xattr_plan(struct erofs_build *b)
 {
 	struct erofs_xattr_item **items;
@@ -392,6 +439,9 @@ int erofs_xattr_plan(struct erofs_build *b)
 	int ret;
 
 	b->prefix_start = EROFS_SUPER_OFFSET + sizeof(struct erofs_super_block);
+	ret = plan_fingerprints(b);
+	if (ret)
+		return ret;
 	ret = explicit_prefixes(b);
 	if (ret)
 		return ret;
@@ -408,7 +458,8 @@ int erofs_xattr_plan(struct erofs_build *b)
 
 	/* pairs carried by more than 'tolerance' inodes are stored once */
 	for (i = 0; i < n; i++)
-		if (items[i]->count > (uint32_t)b->opts->xattr_tolerance)
+		if (items[i]->count &&
+		    items[i]->count > (uint32_t)b->opts->xattr_tolerance)
 			items[i]->shared_id = 0;
 	for (i = 0; i < n; i++)
 		items[i]->prefix = best_prefix(b, items[i]);
@@ -445,10 +496,16 @@ int erofs_xattr_plan(struct erofs_build *b)
 		uint32_t bits = 0, nshared = 0;
 		uint16_t j;
 
-		if (!inode->nr_xattrs)
+		if (!inode->nr_xattrs && !inode->fp_size)
 			continue;
-		qsort(inode->xattrs, inode->nr_xattrs, sizeof(*inode->xattrs),
-		      inode_xattr_cmp);
+		if (inode->fp_size) {
+			bits |= 1u << erofs_xattr_filter_bit(b->fp_base,
+					b->fp_infix, b->fp_infix_len);
+			size += EROFS_XATTR_ENTRY_SIZE(0, inode->fp_size);
+		}
+		if (inode->nr_xattrs)
+			qsort(inode->xattrs, inode->nr_xattrs,
+			      sizeof(*inode->xattrs), inode_xattr_cmp);
 		for (j = 0; j < inode->nr_xattrs; j++) {
 			struct erofs_xattr_item *it = inode->xattrs[j];
 			uint8_t idx;
@@ -572,6 +629,15 @@ void erofs_xattr_write_ibody(const struct erofs_build *b,
 			continue;
 		}
 		p = write_entry(b, it, p);
+	}
+	if (inode->fp_size) {
+		struct erofs_xattr_entry *e = (struct erofs_xattr_entry *)p;
+
+		e->e_name_len = 0;
+		e->e_name_index = EROFS_XATTR_LONG_PREFIX | b->fp_prefix;
+		e->e_value_size = cpu_to_le16(inode->fp_size);
+		if (inode->fp_value)
+			memcpy(p + sizeof(*e), inode->fp_value, inode->fp_size);
 	}
 }
 

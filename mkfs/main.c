@@ -69,6 +69,13 @@ static void usage(FILE *f)
 	      "  --exclude-regex=REGEX  leave out paths matching the extended REGEX\n"
 	      "  --xattr-prefix=PREFIX  store xattr names starting with PREFIX through a\n"
 	      "                         long name prefix (repeatable)\n"
+	      "  --fingerprint[=ALGO]   store a fingerprint of every regular file with data,\n"
+	      "                         for page-cache sharing: sha256 (default), sha512,\n"
+	      "                         sha3-256 or blake2b512\n"
+	      "  --fingerprint-name=NAME  the xattr name of fingerprints (default\n"
+	      "                         " EROFS_FINGERPRINT_DEFAULT_NAME ", hidden)\n"
+	      "  --xattr-inode-digest[=NAME]  sha256 fingerprints named NAME, as\n"
+	      "                         erofs-utils spells it\n"
 	      "  --no-xattr-prefixes    choose no long prefixes by itself (for kernels\n"
 	      "                         before 6.4); --xattr-prefix still adds them\n"
 	      "  --workers=N            threads writing data (default: number of CPUs)\n"
@@ -154,6 +161,9 @@ enum {
 	OPT_XATTR_PREFIX,
 	OPT_WORKERS,
 	OPT_NO_PREFIXES,
+	OPT_FINGERPRINT,
+	OPT_FINGERPRINT_NAME,
+	OPT_INODE_DIGEST,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -167,6 +177,9 @@ static const struct option long_opts[] = {
 	{ "xattr-prefix", required_argument, NULL, OPT_XATTR_PREFIX },
 	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "no-xattr-prefixes", no_argument, NULL, OPT_NO_PREFIXES },
+	{ "fingerprint", optional_argument, NULL, OPT_FINGERPRINT },
+	{ "fingerprint-name", required_argument, NULL, OPT_FINGERPRINT_NAME },
+	{ "xattr-inode-digest", optional_argument, NULL, OPT_INODE_DIGEST },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -338,6 +351,29 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 			break;
 		case OPT_NO_PREFIXES:
 			o->no_auto_prefixes = true;
+			break;
+		case OPT_FINGERPRINT:
+			if (optarg && !erofs_fingerprint_algo_ok(optarg)) {
+				bad_value("--fingerprint", optarg,
+					  "expected sha256, sha512, sha3-256 or blake2b512");
+				return 2;
+			}
+			o->fp_algo = optarg ? optarg : "sha256";
+			break;
+		case OPT_INODE_DIGEST:
+			o->fp_algo = "sha256";
+			if (!optarg)
+				break;
+			/* fall through */
+		case OPT_FINGERPRINT_NAME:
+			if (!*optarg || strlen(optarg) > 255 ||
+			    !strncmp(optarg, "system.posix_acl", 16)) {
+				bad_value(c == OPT_INODE_DIGEST ? "--xattr-inode-digest" :
+					  "--fingerprint-name", optarg,
+					  "expected an xattr name of 1 to 255 bytes");
+				return 2;
+			}
+			o->fp_name = optarg;
 			break;
 		case OPT_HELP:
 			usage(stdout);

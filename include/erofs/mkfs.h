@@ -41,6 +41,10 @@ struct erofs_mkfs_report {
 };
 
 #define EROFS_MKFS_MAX_PREFIXES	128
+#define EROFS_FINGERPRINT_DEFAULT_NAME	"erofs.fingerprint.v1"
+
+/* whether a digest name is one that --fingerprint accepts */
+bool erofs_fingerprint_algo_ok(const char *algo);
 
 struct erofs_mkfs_opts {
 	const char *image_path;
@@ -66,6 +70,10 @@ struct erofs_mkfs_opts {
 	unsigned int nr_exclude_paths;
 	regex_t *exclude_regexes;
 	unsigned int nr_exclude_regexes;
+
+	/* per-file fingerprints for page-cache sharing */
+	const char *fp_algo;		/* NULL: none; else an OpenSSL digest name */
+	const char *fp_name;		/* the xattr name; NULL: the default */
 
 	unsigned int workers;		/* 0: number of online CPUs */
 	bool no_fsync;

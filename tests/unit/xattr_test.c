@@ -26,6 +26,9 @@ int main(void)
 	CHECK_EQ_U(bit(2, ""), 30);
 	CHECK_EQ_U(bit(3, ""), 21);
 	CHECK_EQ_U(bit(1, "mime_type"), 23);
+	/* fingerprint names: hidden default and trusted. */
+	CHECK_EQ_U(bit(0, "erofs.fingerprint.v1"), 8);
+	CHECK_EQ_U(bit(4, "erofs.fingerprint"), 30);
 
 	CHECK_EQ_U(erofs_xattr_split("user.foo", 8, &idx), 5);
 	CHECK_EQ_U(idx, EROFS_XATTR_INDEX_USER);

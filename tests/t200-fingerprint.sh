@@ -1,0 +1,121 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0+ OR Apache-2.0
+#
+# Per-file fingerprints (--fingerprint, --fingerprint-name,
+# --xattr-inode-digest):
+#   - with a visible name (trusted.erofs.fingerprint) the kernel shows on
+#     every regular file with data "sha256:" + the digest sha256sum gives,
+#     and nothing on empty files, directories, symlinks and devices;
+#   - the default hidden name: the superblock's compat bit 0x20, prefix id
+#     (byte 1129) and the prefix record at xattr_prefix_start are exact;
+#   - equal files in two trees get equal values, a moved file keeps its value;
+#   - sparse files are hashed with their holes as zeros;
+#   - other algorithms carry their name as the tag;
+#   - the image is the same for 1 and 4 workers;
+#   - bad values are refused.
+
+. "$(dirname "$0")/lib.sh"
+
+require_mount
+require_mkfs
+require_cmd getfattr
+require_cmd sha256sum
+require_cmd xxd
+
+src=$WORK/src
+mkdir -p "$src/dir" "$src/other"
+printf 'hello\n' >"$src/hello"
+head -c 4096 /dev/zero | tr '\0' A >"$src/a4k"
+: >"$src/empty"
+head -c 300000 /dev/urandom >"$src/dir/random"
+cp "$src/dir/random" "$src/other/copy"
+truncate -s 64M "$src/sparse"
+printf 'data in the middle' | dd of="$src/sparse" bs=1 seek=$((32 << 20)) conv=notrunc status=none
+ln -s hello "$src/link"
+ln "$src/hello" "$src/dir/hardlink"
+mkfifo "$src/fifo"
+mknod "$src/chr" c 1 3
+# a source xattr of the fingerprint's own name is replaced, not doubled
+setfattr -n trusted.erofs.fingerprint -v stale "$src/a4k"
+
+NAME=trusted.erofs.fingerprint
+expect_value() { # FILE: "sha256:" + digest, as hex
+	printf 'sha256:' | xxd -p
+	sha256sum <"$1" | cut -c1-64
+}
+value_of() { # FILE NAME
+	getfattr -h -n "$2" --only-values "$1" 2>/dev/null | xxd -p | tr -d '\n'
+}
+
+log "--- a visible name: the kernel shows the values"
+img=$WORK/visible.img mnt=$WORK/visible.mnt
+if build --fingerprint --fingerprint-name=$NAME -T 1700000000 "$img" "$src" &&
+	mount_image "$img" "$mnt"; then
+	for f in hello a4k dir/random other/copy sparse dir/hardlink; do
+		want=$(expect_value "$src/$f" | tr -d '\n')
+		got=$(value_of "$mnt/$f" $NAME)
+		check "$f: fingerprint is sha256: + sha256sum of the content" [ "$got" = "$want" ]
+	done
+	check "equal files in different places have equal values" \
+		[ "$(value_of "$mnt/dir/random" $NAME)" = "$(value_of "$mnt/other/copy" $NAME)" ]
+	check "different files have different values" \
+		[ "$(value_of "$mnt/hello" $NAME)" != "$(value_of "$mnt/a4k" $NAME)" ]
+	for f in empty dir link fifo chr; do
+		check "$f carries no fingerprint" [ -z "$(value_of "$mnt/$f" $NAME)" ]
+	done
+	check "the value is 39 bytes" [ "$(getfattr -h -n $NAME --only-values "$mnt/hello" | wc -c)" -eq 39 ]
+	check "content reads back" cmp -s "$mnt/sparse" "$src/sparse"
+	umount_image "$mnt"
+	check "compat bit ISHARE_XATTRS is set" [ $(($(sb_u32 "$img" 8) & 0x20)) -ne 0 ]
+else
+	fail "visible-name image builds and mounts"
+fi
+
+log "--- the default, hidden name"
+img=$WORK/hidden.img mnt=$WORK/hidden.mnt
+if build --fingerprint -T 1700000000 -U clear "$img" "$src"; then
+	check "compat has ISHARE_XATTRS (0x20)" [ $(($(sb_u32 "$img" 8) & 0x20)) -ne 0 ]
+	check "incompat has XATTR_PREFIXES (0x40)" [ $(($(sb_incompat "$img") & 0x40)) -ne 0 ]
+	check "ishare_xattr_prefix_id (byte 1129) is 0" [ "$(sb_u8 "$img" 105)" -eq 0 ]
+	check "one long prefix or more" [ "$(sb_u8 "$img" $((0x5B)))" -ge 1 ]
+	start=$(($(sb_u32 "$img" $((0x5C))) * 4))
+	rec=$(od -An -v -t x1 -j "$start" -N 24 "$img" | tr -d ' \n')
+	want="1500""00"$(printf 'erofs.fingerprint.v1' | xxd -p)"00"
+	check "prefix record: length 21, base index 0, erofs.fingerprint.v1, pad" [ "$rec" = "$want" ]
+	if mount_image "$img" "$mnt"; then
+		check "hidden: listxattr shows nothing on a fingerprinted file" \
+			[ -z "$(getfattr -h -d -m - "$mnt/hello" 2>/dev/null)" ]
+		check "hidden: content reads back" cmp -s "$mnt/dir/random" "$src/dir/random"
+		umount_image "$mnt"
+	else
+		fail "hidden-name image mounts"
+	fi
+	run_mkfs --xattr-inode-digest -T 1700000000 -U clear "$WORK/alias.img" "$src"
+	check "--xattr-inode-digest gives the same image as --fingerprint" cmp -s "$img" "$WORK/alias.img"
+	run_mkfs --fingerprint --workers=1 -T 1700000000 -U clear "$WORK/w1.img" "$src"
+	run_mkfs --fingerprint --workers=4 -T 1700000000 -U clear "$WORK/w4.img" "$src"
+	check "the same image for 1 and 4 workers" cmp -s "$WORK/w1.img" "$WORK/w4.img"
+	check "the same image as the first build" cmp -s "$WORK/w1.img" "$img"
+else
+	fail "hidden-name image builds"
+fi
+
+log "--- another algorithm"
+img=$WORK/sha512.img mnt=$WORK/sha512.mnt
+if build --fingerprint=sha512 --fingerprint-name=user.fp "$img" "$src" &&
+	mount_image "$img" "$mnt"; then
+	want=$( (printf 'sha512:' | xxd -p; sha512sum <"$src/hello" | cut -c1-128) | tr -d '\n')
+	check "sha512: tag and digest" [ "$(value_of "$mnt/hello" user.fp)" = "$want" ]
+	umount_image "$mnt"
+else
+	fail "sha512 image builds and mounts"
+fi
+
+log "--- bad values"
+for args in "--fingerprint=md5" "--fingerprint=" "--fingerprint-name=" "--xattr-inode-digest="; do
+	run_mkfs $args "$WORK/bad.img" "$src"
+	check "$args exits 2" [ "$MKFS_RC" -eq 2 ]
+	check "$args leaves no image" [ ! -e "$WORK/bad.img" ]
+done
+
+finish
