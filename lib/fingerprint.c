@@ -4,12 +4,14 @@
  * shared with Linux's page-cache sharing: the algorithm's name, a colon,
  * then the raw digest of the file's whole logical content.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <openssl/evp.h>
 
 #include "internal.h"
 #include "fingerprint.h"
 #include "erofs/xattr.h"
+#include "erofs/dir.h"
 
 static const char *const fp_algos[] = {
 	"sha256", "sha512", "sha3-256", "blake2b512",
@@ -119,4 +121,278 @@ int erofs_fingerprint_final(const struct erofs_build *b, void *ctx,
 void erofs_fingerprint_free_ctx(void *ctx)
 {
 	EVP_MD_CTX_free(ctx);
+}
+
+/* an entry of the in-memory tree by its path below the root */
+struct erofs_inode *erofs_lookup_path(const struct erofs_build *b,
+				      const char *path, size_t len)
+{
+	struct erofs_inode *dir = b->root;
+	const char *p = path, *end = path + len;
+
+	while (p < end) {
+		const char *slash = memchr(p, '/', end - p);
+		size_t clen = (slash ? slash : end) - p;
+		uint32_t lo = 0, hi;
+
+		if (!clen || (clen == 1 && *p == '.')) {
+			p += clen + 1;
+			continue;
+		}
+		if (!S_ISDIR(dir->mode))
+			return NULL;
+		hi = dir->nr_children;
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+			const struct erofs_dentry *d = dir->children[mid];
+			int r = erofs_name_cmp(d->name, d->namelen, p, clen);
+
+			if (!r) {
+				lo = mid;
+				break;
+			}
+			if (r < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo >= dir->nr_children ||
+		    erofs_name_cmp(dir->children[lo]->name,
+				   dir->children[lo]->namelen, p, clen))
+			return NULL;
+		dir = dir->children[lo]->inode;
+		p += clen + 1;
+	}
+	return dir;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * One token of a map line: a bare word, or a double-quoted string with
+ * the escapes \\ \" \n \t \r \0 and \xHH.  Returns the bytes in 'out'
+ * (allocated), or NULL with a reason.
+ */
+static const char *map_token(const char **pp, uint8_t **out, size_t *olen)
+{
+	const char *p = *pp;
+	uint8_t *buf;
+	size_t n = 0;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!*p)
+		return "missing field";
+	buf = malloc(strlen(p) + 1);
+	if (!buf)
+		return "out of memory";
+	if (*p != '"') {
+		while (*p && *p != ' ' && *p != '\t')
+			buf[n++] = *p++;
+	} else {
+		for (p++; *p && *p != '"'; p++) {
+			int h, l;
+
+			if (*p != '\\') {
+				buf[n++] = *p;
+				continue;
+			}
+			switch (*++p) {
+			case '\\': buf[n++] = '\\'; break;
+			case '"': buf[n++] = '"'; break;
+			case 'n': buf[n++] = '\n'; break;
+			case 't': buf[n++] = '\t'; break;
+			case 'r': buf[n++] = '\r'; break;
+			case '0': buf[n++] = '\0'; break;
+			case 'x':
+				h = hexval(p[1]);
+				l = h < 0 ? -1 : hexval(p[2]);
+				if (l < 0) {
+					free(buf);
+					return "bad \\x escape";
+				}
+				buf[n++] = h << 4 | l;
+				p += 2;
+				break;
+			default:
+				free(buf);
+				return "unknown escape";
+			}
+		}
+		if (*p != '"') {
+			free(buf);
+			return "unterminated quoted string";
+		}
+		p++;
+		if (*p && *p != ' ' && *p != '\t') {
+			free(buf);
+			return "text after a quoted string";
+		}
+	}
+	*pp = p;
+	*out = buf;
+	*olen = n;
+	return NULL;
+}
+
+/* VALUE: hex:DIGITS or a quoted string */
+static const char *map_value(const char **pp, uint8_t **out, size_t *olen)
+{
+	const char *p = *pp, *why;
+	uint8_t *tok;
+	size_t n, i;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!*p)
+		return "missing value";
+	if (*p == '"') {
+		*pp = p;
+		return map_token(pp, out, olen);
+	}
+	if (strncmp(p, "hex:", 4))
+		return "value must be hex:... or a quoted string";
+	p += 4;
+	why = map_token(&p, &tok, &n);
+	if (why)
+		return why;
+	if (n % 2) {
+		free(tok);
+		return "odd number of hex digits";
+	}
+	for (i = 0; i < n / 2; i++) {
+		int h = hexval(tok[2 * i]), l = hexval(tok[2 * i + 1]);
+
+		if (h < 0 || l < 0) {
+			free(tok);
+			return "not a hex digit";
+		}
+		tok[i] = h << 4 | l;
+	}
+	*pp = p;
+	*out = tok;
+	*olen = n / 2;
+	return NULL;
+}
+
+static int map_line(struct erofs_build *b, const char *file, uint32_t lineno,
+		    const char *line)
+{
+	const char *p = line, *why;
+	uint8_t *path = NULL, *val = NULL;
+	size_t plen, vlen;
+	struct erofs_inode *inode;
+	int ret = -EINVAL;
+
+	why = map_token(&p, &path, &plen);
+	if (!why)
+		why = map_value(&p, &val, &vlen);
+	if (!why) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p)
+			why = "text after the value";
+	}
+	if (why)
+		goto bad;
+	if (memchr(path, '\0', plen)) {
+		why = "NUL in the path";
+		goto bad;
+	}
+	inode = erofs_lookup_path(b, (char *)path, plen);
+	if (!inode) {
+		why = "no such path in the image";
+		goto bad;
+	}
+	if (!S_ISREG(inode->mode) || !inode->size) {
+		why = "not a regular file with data";
+		goto bad;
+	}
+	if (!vlen) {
+		why = "empty value";
+		goto bad;
+	}
+	if (vlen > b->bs) {
+		why = "value longer than the block size";
+		goto bad;
+	}
+	if (inode->fp_source == EROFS_FP_MAP) {
+		erofs_err(b, "fingerprint map '%s' line %u: '%.*s' (or a hard link to it) was already given on line %u",
+			  file, lineno, (int)plen, (char *)path, inode->fp_line);
+		goto out;
+	}
+	inode->fp_source = EROFS_FP_MAP;
+	inode->fp_line = lineno;
+	inode->fp_size = vlen;
+	inode->fp_value = val;
+	val = NULL;
+	ret = 0;
+	goto out;
+bad:
+	erofs_err(b, "fingerprint map '%s' line %u: %s", file, lineno, why);
+out:
+	free(path);
+	free(val);
+	return ret;
+}
+
+/* publisher-supplied values, before the xattr plan sizes the entries */
+int erofs_fingerprint_apply_map(struct erofs_build *b)
+{
+	const char *file = b->opts->fp_map;
+	char *line = NULL;
+	size_t cap = 0;
+	uint32_t lineno = 0;
+	ssize_t n;
+	FILE *f;
+	int ret = 0;
+
+	if (!file)
+		return 0;
+	f = fopen(file, "re");
+	if (!f) {
+		ret = -errno;
+		erofs_err(b, "cannot read fingerprint map '%s': %s", file,
+			  strerror(errno));
+		return ret;
+	}
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		const char *p = line;
+
+		lineno++;
+		if (n && line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (n && line[n - 1] == '\r')
+			line[--n] = '\0';
+		if (strlen(line) != (size_t)n) {
+			erofs_err(b, "fingerprint map '%s' line %u: NUL byte in the line",
+				  file, lineno);
+			ret = -EINVAL;
+			break;
+		}
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		ret = map_line(b, file, lineno, p);
+		if (ret)
+			break;
+	}
+	if (!ret && ferror(f)) {
+		ret = -EIO;
+		erofs_err(b, "cannot read fingerprint map '%s': %s", file,
+			  strerror(EIO));
+	}
+	free(line);
+	fclose(f);
+	return ret;
 }

@@ -16,5 +16,8 @@ int erofs_fingerprint_zeros(void *ctx, uint64_t len);
 int erofs_fingerprint_final(const struct erofs_build *b, void *ctx,
 			    struct erofs_inode *inode);
 void erofs_fingerprint_free_ctx(void *ctx);
+int erofs_fingerprint_apply_map(struct erofs_build *b);
+struct erofs_inode *erofs_lookup_path(const struct erofs_build *b,
+				      const char *path, size_t len);
 
 #endif

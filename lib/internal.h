@@ -85,7 +85,16 @@ struct erofs_inode {
 	uint32_t ino;			/* serial number */
 	uint32_t name_filter;
 	uint16_t fp_size;		/* fingerprint value bytes, 0: none */
-	uint8_t *fp_value;		/* filled while the data is copied */
+	uint8_t fp_source;		/* enum erofs_fp_source */
+	uint32_t fp_line;		/* map line that gave the value */
+	uint8_t *fp_value;		/* supplied, or filled while copying */
+};
+
+enum erofs_fp_source {
+	EROFS_FP_NONE,
+	EROFS_FP_COMPUTED,
+	EROFS_FP_MAP,
+	EROFS_FP_XATTR,
 };
 
 struct erofs_long_prefix {
@@ -144,6 +153,7 @@ struct erofs_build {
 	size_t relpath_len, relpath_cap;
 
 	struct erofs_mkfs_report *report;
+	char *manifest_tmp;
 	struct timespec phase_start;
 
 	/* writing pass */

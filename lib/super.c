@@ -14,6 +14,7 @@
 #include "internal.h"
 #include "erofs/crc32c.h"
 #include "fingerprint.h"
+#include "manifest.h"
 
 void erofs_log(const struct erofs_build *b, enum erofs_log_level level,
 	       const char *fmt, ...)
@@ -202,6 +203,9 @@ int erofs_mkfs_build(const struct erofs_mkfs_opts *o,
 	if (ret)
 		goto out;
 	phase_mark(&b, "scan");
+	ret = erofs_fingerprint_apply_map(&b);
+	if (ret)
+		goto out;
 	ret = erofs_xattr_plan(&b);
 	if (ret)
 		goto out;
@@ -224,12 +228,19 @@ int erofs_mkfs_build(const struct erofs_mkfs_opts *o,
 		goto out;
 	}
 	fill_report(&b);
+	ret = erofs_manifest_prepare(&b);
+	if (ret)
+		goto out;
 	ret = erofs_output_commit(&b);
+	if (!ret)
+		ret = erofs_manifest_commit(&b);
 	if (!ret)
 		phase_mark(&b, "commit");
 out:
-	if (ret)
+	if (ret) {
 		erofs_output_abort(&b);
+		erofs_manifest_abort(&b);
+	}
 	if (b.rootfd >= 0)
 		close(b.rootfd);
 	erofs_tree_free(&b);

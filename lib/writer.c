@@ -380,7 +380,7 @@ static int copy_regular(struct worker *w, const struct erofs_inode *inode,
 		inode->size - inode->inline_size : inode->size;
 	int ret;
 
-	if (inode->fp_size) {
+	if (inode->fp_source == EROFS_FP_COMPUTED) {
 		ret = erofs_fingerprint_init(b, &w->fp_ctx);
 		if (ret)
 			return ret;

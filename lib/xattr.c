@@ -385,6 +385,30 @@ static int inode_xattr_cmp(const void *x, const void *y)
 	return item_cmp(x, y);
 }
 
+static int take_xattr_value(struct erofs_build *b, struct erofs_inode *inode,
+			    const struct erofs_xattr_item *it)
+{
+	const char *why = !it->value_size ? "empty value" :
+			  it->value_size > b->bs ?
+			  "value longer than the block size" : NULL;
+
+	if (why) {
+		char *path = erofs_inode_path(inode);
+
+		erofs_err(b, "cannot take the fingerprint of '%s' from xattr %s: %s",
+			  path ? path : "?", it->name, why);
+		free(path);
+		return -EINVAL;
+	}
+	inode->fp_value = malloc(it->value_size);
+	if (!inode->fp_value)
+		return -ENOMEM;
+	memcpy(inode->fp_value, it->value, it->value_size);
+	inode->fp_size = it->value_size;
+	inode->fp_source = EROFS_FP_XATTR;
+	return 0;
+}
+
 /*
  * Regular files with data get a fingerprint entry under its own long prefix,
  * which comes first in the table.  A source xattr of the same name would
@@ -392,7 +416,8 @@ static int inode_xattr_cmp(const void *x, const void *y)
  */
 static int plan_fingerprints(struct erofs_build *b)
 {
-	const char *name = b->opts->fp_name ? b->opts->fp_name :
+	const struct erofs_mkfs_opts *o = b->opts;
+	const char *name = o->fp_name ? o->fp_name :
 			   EROFS_FINGERPRINT_DEFAULT_NAME;
 	uint64_t k, dropped = 0;
 	uint16_t size;
@@ -411,10 +436,15 @@ static int plan_fingerprints(struct erofs_build *b)
 
 		if (!S_ISREG(inode->mode) || !inode->size)
 			continue;
-		inode->fp_size = size;
 		for (j = 0; j < inode->nr_xattrs; j++) {
 			struct erofs_xattr_item *it = inode->xattrs[j];
 
+			if (o->fp_from_xattr && !inode->fp_source &&
+			    !strcmp(it->name, o->fp_from_xattr)) {
+				ret = take_xattr_value(b, inode, it);
+				if (ret)
+					return ret;
+			}
 			if (!strcmp(it->name, name)) {
 				it->count--;
 				dropped++;
@@ -423,6 +453,18 @@ static int plan_fingerprints(struct erofs_build *b)
 			inode->xattrs[keep++] = it;
 		}
 		inode->nr_xattrs = keep;
+		if (inode->fp_source)
+			continue;
+		if (o->fp_strict) {
+			char *path = erofs_inode_path(inode);
+
+			erofs_err(b, "no fingerprint supplied for '%s' (--fingerprint-strict)",
+				  path ? path : "?");
+			free(path);
+			return -EINVAL;
+		}
+		inode->fp_source = EROFS_FP_COMPUTED;
+		inode->fp_size = size;
 	}
 	if (dropped)
 		erofs_warn(b, "%llu source files carried an xattr named %s: replaced by the computed fingerprint",

@@ -76,6 +76,13 @@ static void usage(FILE *f)
 	      "                         " EROFS_FINGERPRINT_DEFAULT_NAME ", hidden)\n"
 	      "  --xattr-inode-digest[=NAME]  sha256 fingerprints named NAME, as\n"
 	      "                         erofs-utils spells it\n"
+	      "  --fingerprint-map=FILE  fingerprints a publisher supplies: lines of\n"
+	      "                         PATH VALUE, VALUE as hex:... or a quoted string\n"
+	      "  --fingerprint-from-xattr=NAME  take each file's fingerprint from its\n"
+	      "                         source xattr NAME\n"
+	      "  --fingerprint-strict   fail when a file has no supplied fingerprint\n"
+	      "  --manifest=FILE        write a JSON document of every path, its\n"
+	      "                         metadata and fingerprint, and the image's digest\n"
 	      "  --no-xattr-prefixes    choose no long prefixes by itself (for kernels\n"
 	      "                         before 6.4); --xattr-prefix still adds them\n"
 	      "  --workers=N            threads writing data (default: number of CPUs)\n"
@@ -164,6 +171,10 @@ enum {
 	OPT_FINGERPRINT,
 	OPT_FINGERPRINT_NAME,
 	OPT_INODE_DIGEST,
+	OPT_FP_MAP,
+	OPT_FP_FROM_XATTR,
+	OPT_FP_STRICT,
+	OPT_MANIFEST,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -180,6 +191,10 @@ static const struct option long_opts[] = {
 	{ "fingerprint", optional_argument, NULL, OPT_FINGERPRINT },
 	{ "fingerprint-name", required_argument, NULL, OPT_FINGERPRINT_NAME },
 	{ "xattr-inode-digest", optional_argument, NULL, OPT_INODE_DIGEST },
+	{ "fingerprint-map", required_argument, NULL, OPT_FP_MAP },
+	{ "fingerprint-from-xattr", required_argument, NULL, OPT_FP_FROM_XATTR },
+	{ "fingerprint-strict", no_argument, NULL, OPT_FP_STRICT },
+	{ "manifest", required_argument, NULL, OPT_MANIFEST },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -360,6 +375,29 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 			}
 			o->fp_algo = optarg ? optarg : "sha256";
 			break;
+		case OPT_FP_MAP:
+			o->fp_map = optarg;
+			break;
+		case OPT_FP_FROM_XATTR:
+			if (strncmp(optarg, "user.", 5) &&
+			    strncmp(optarg, "trusted.", 8) &&
+			    strncmp(optarg, "security.", 9)) {
+				bad_value("--fingerprint-from-xattr", optarg,
+					  "must be a user., trusted. or security. name");
+				return 2;
+			}
+			o->fp_from_xattr = optarg;
+			break;
+		case OPT_FP_STRICT:
+			o->fp_strict = true;
+			break;
+		case OPT_MANIFEST:
+			if (!*optarg) {
+				bad_value("--manifest", optarg, "expected a file name");
+				return 2;
+			}
+			o->manifest = optarg;
+			break;
 		case OPT_INODE_DIGEST:
 			o->fp_algo = "sha256";
 			if (!optarg)
@@ -399,6 +437,13 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 			fprintf(stderr, "Try '" PROG " --help' for more information.\n");
 			return 2;
 		}
+	}
+	/* supplied values still need a digest for the files they miss */
+	if (!o->fp_algo && (o->fp_map || o->fp_from_xattr || o->fp_strict))
+		o->fp_algo = "sha256";
+	if (o->fp_strict && !o->fp_map && !o->fp_from_xattr) {
+		fprintf(stderr, PROG ": --fingerprint-strict needs --fingerprint-map or --fingerprint-from-xattr\n");
+		return 2;
 	}
 	if (all_root) {
 		o->force_uid = 0;

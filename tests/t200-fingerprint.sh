@@ -12,6 +12,9 @@
 #   - sparse files are hashed with their holes as zeros;
 #   - other algorithms carry their name as the tag;
 #   - the image is the same for 1 and 4 workers;
+#   - publisher maps (hex and quoted values, quoted paths), values taken
+#     from a source xattr, --fingerprint-strict, and each map error;
+#   - the JSON manifest: schema, the image's sha256, files, fingerprints;
 #   - bad values are refused.
 
 . "$(dirname "$0")/lib.sh"
@@ -110,6 +113,82 @@ if build --fingerprint=sha512 --fingerprint-name=user.fp "$img" "$src" &&
 else
 	fail "sha512 image builds and mounts"
 fi
+
+log "--- publisher-supplied values: a map and a source xattr"
+mkdir -p "$src/with space"
+printf 'x\n' >"$src/with space/file"
+setfattr -n user.pubfp -v "from-the-xattr" "$src/dir/random"
+cat >"$WORK/map" <<'MAP'
+# comments and blank lines are skipped
+
+hello hex:0102030405
+"with space/file" "serial \x41BC"
+/other/copy "build-id:1234"
+MAP
+img=$WORK/map.img mnt=$WORK/map.mnt
+if build --fingerprint-name=user.fp --fingerprint-map="$WORK/map" \
+	--fingerprint-from-xattr=user.pubfp --manifest="$WORK/manifest.json" \
+	-T 1700000000 "$img" "$src" && mount_image "$img" "$mnt"; then
+	check "map: hex value" [ "$(value_of "$mnt/hello" user.fp)" = "0102030405" ]
+	check "map: hard link shares the value" [ "$(value_of "$mnt/dir/hardlink" user.fp)" = "0102030405" ]
+	check "map: quoted path and value with an escape" \
+		[ "$(value_of "$mnt/with space/file" user.fp)" = "$(printf 'serial ABC' | xxd -p)" ]
+	check "map: a leading / is the image root" \
+		[ "$(value_of "$mnt/other/copy" user.fp)" = "$(printf 'build-id:1234' | xxd -p)" ]
+	check "xattr source: value taken from user.pubfp" \
+		[ "$(value_of "$mnt/dir/random" user.fp)" = "$(printf 'from-the-xattr' | xxd -p)" ]
+	check "xattr source: the source xattr itself is kept" \
+		[ "$(getfattr -n user.pubfp --only-values "$mnt/dir/random")" = "from-the-xattr" ]
+	want=$(expect_value "$src/a4k" | tr -d '\n')
+	check "files the map misses get computed values" [ "$(value_of "$mnt/a4k" user.fp)" = "$want" ]
+	umount_image "$mnt"
+	if python3 - "$WORK/manifest.json" "$img" <<'PY'
+import hashlib, json, sys
+m = json.load(open(sys.argv[1]))
+img = open(sys.argv[2], 'rb').read()
+assert m["schema"] == "erofs-forge-manifest/1"
+assert m["image"]["sha256"] == hashlib.sha256(img).hexdigest()
+assert m["image"]["size"] == len(img)
+assert "ishare_xattrs" in m["image"]["features"]
+assert m["image"]["fingerprint"] == {"name": "user.fp", "algorithm": "sha256", "prefix_id": 0}
+files = {f["path"]: f for f in m["files"]}
+assert files["/"]["type"] == "directory"
+assert files["/hello"]["fingerprint"] == "0102030405"
+assert files["/hello"]["fingerprint_source"] == "map"
+assert files["/dir/random"]["fingerprint_source"] == "xattr"
+assert files["/a4k"]["fingerprint_source"] == "computed"
+assert files["/link"]["type"] == "symlink" and files["/link"]["target"] == "hello"
+assert files["/chr"]["rdev"] == "1:3"
+assert "fingerprint" not in files["/empty"]
+assert files["/hello"]["nid"] == files["/dir/hardlink"]["nid"]
+paths = [f["path"] for f in m["files"]]
+assert paths[0] == "/" and len(paths) == len(set(paths))
+PY
+	then pass "manifest: schema, image digest, files and fingerprints"
+	else fail "manifest: schema, image digest, files and fingerprints"
+	fi
+else
+	fail "map image builds and mounts"
+fi
+run_mkfs --fingerprint-map="$WORK/map" --fingerprint-strict "$WORK/strict.img" "$src"
+check "--fingerprint-strict: a file without a value fails the build" [ "$MKFS_RC" -eq 1 ]
+check "--fingerprint-strict: the message names a file" grep -q "no fingerprint supplied for '" "$WORK/mkfs.err"
+check "--fingerprint-strict: no image" [ ! -e "$WORK/strict.img" ]
+
+bad_map() { # DESC CONTENT MESSAGE
+	printf '%b' "$2" >"$WORK/bad.map"
+	run_mkfs --fingerprint-map="$WORK/bad.map" --manifest="$WORK/bad.json" "$WORK/bad.img" "$src"
+	check "map with $1: exit 1" [ "$MKFS_RC" -eq 1 ]
+	check "map with $1: the message names the line" grep -q "line .*$3" "$WORK/mkfs.err"
+	check "map with $1: no image and no manifest" [ ! -e "$WORK/bad.img" ] && [ ! -e "$WORK/bad.json" ]
+}
+bad_map "a path the image lacks" 'nothere hex:00\n' "no such path"
+bad_map "a duplicated path" 'hello hex:01\nhello hex:02\n' "line 1"
+bad_map "an empty value" 'hello ""\n' "empty value"
+bad_map "a value over the block size" "hello hex:$(head -c 4097 /dev/zero | xxd -p | tr -d '\n')\n" "longer than the block size"
+bad_map "a directory" 'dir hex:01\n' "not a regular file"
+bad_map "no value" 'hello\n' "missing value"
+bad_map "odd hex" 'hello hex:123\n' "odd number"
 
 log "--- bad values"
 for args in "--fingerprint=md5" "--fingerprint=" "--fingerprint-name=" "--xattr-inode-digest="; do

@@ -74,6 +74,10 @@ struct erofs_mkfs_opts {
 	/* per-file fingerprints for page-cache sharing */
 	const char *fp_algo;		/* NULL: none; else an OpenSSL digest name */
 	const char *fp_name;		/* the xattr name; NULL: the default */
+	const char *fp_map;		/* publisher's "PATH VALUE" lines */
+	const char *fp_from_xattr;	/* take values from this source xattr */
+	bool fp_strict;			/* every file needs a supplied value */
+	const char *manifest;		/* JSON document of the image, or NULL */
 
 	unsigned int workers;		/* 0: number of online CPUs */
 	bool no_fsync;
