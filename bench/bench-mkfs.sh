@@ -7,7 +7,7 @@
 # each, the tools run ROUNDS times in turns on a warm page cache; the best of
 # the rounds is reported, with the ratios ours/Debian. See bench/README.md.
 #
-# usage: bench/bench-mkfs.sh [--peer-only] [--no-squashfs] [--durable] [--rounds=N]
+# usage: bench/bench-mkfs.sh [--peer-only] [--no-squashfs] [--durable] [--fingerprint] [--rounds=N]
 #   MKFS=PATH         our mkfs.erofs (default: build/mkfs/mkfs.erofs)
 #   BENCH_CACHE=DIR   where the .deb, the tree and the images go
 #                     (default: /var/cache/erofs-forge-bench)
@@ -20,16 +20,21 @@ usage() {
   --no-squashfs     leave mksquashfs out
   --durable         time each tool followed by `sync -f IMAGE`, so that every
                     tool pays for getting its image onto the disk
+  --fingerprint     also time our mkfs.erofs with --fingerprint (sha256), and
+                    report its cost over our build without it, its ratio to
+                    Debian's build without fingerprints, and the hashing
+                    throughput next to `openssl speed -evp sha256`
   --rounds=N        rounds per tool (default 3)
 EOF
 }
 
-rounds=3 peer_only=0 with_squashfs=1 durable=0
+rounds=3 peer_only=0 with_squashfs=1 durable=0 with_fp=0
 while (($#)); do
 	case $1 in
 	--peer-only) peer_only=1 ;;
 	--no-squashfs) with_squashfs=0 ;;
 	--durable) durable=1 ;;
+	--fingerprint) with_fp=1 ;;
 	--rounds=*) rounds=${1#--rounds=} ;;
 	--rounds) rounds=${2:?--rounds needs a number}; shift ;;
 	-h | --help) usage; exit 0 ;;
@@ -138,6 +143,11 @@ if ((!peer_only)); then
 	version=$({ "$ours" --version 2>/dev/null || true; } | awk 'NR == 1 { print $NF }')
 	label[ours]="erofs-forge ${version:-(no --version)}"
 	cmd[ours]="$(printf '%q ' "$ours" -T "$timestamp" -U "$uuid") \"\$IMG\" $(printf '%q' "$tree")"
+	if ((with_fp)); then
+		tools+=(oursfp)
+		label[oursfp]="erofs-forge --fingerprint"
+		cmd[oursfp]="$(printf '%q ' "$ours" --fingerprint -T "$timestamp" -U "$uuid") \"\$IMG\" $(printf '%q' "$tree")"
+	fi
 fi
 tools+=(debian)
 label[debian]="Debian mkfs.erofs $(dpkg-query -W -f='${Version}' erofs-utils)"
@@ -250,4 +260,30 @@ if ((!peer_only)); then
 		"$(verdict "${best_wall[ours]}" "${best_wall[debian]}" 0.5)" "" \
 		"$(verdict "${best_rss[ours]}" "${best_rss[debian]}" 0.25)" \
 		"$(verdict "${size[ours]}" "${size[debian]}" 1.0)" "" ""
+fi
+if ((!peer_only && with_fp)); then
+	say "fingerprints (sha256)"
+	# shellcheck disable=SC2059
+	printf "$fmt" "ratio with/without" \
+		"$(ratio "${best_wall[oursfp]}" "${best_wall[ours]}")" \
+		"$(ratio "${best_cpu[oursfp]}" "${best_cpu[ours]}")" \
+		"$(ratio "${best_rss[oursfp]}" "${best_rss[ours]}")" \
+		"$(ratio "${size[oursfp]}" "${size[ours]}")" "" ""
+	# shellcheck disable=SC2059
+	printf "$fmt" "target" "<= 1.10x" "-" "-" "-" "" ""
+	# shellcheck disable=SC2059
+	printf "$fmt" "ratio with/Debian without" \
+		"$(ratio "${best_wall[oursfp]}" "${best_wall[debian]}")" "" "" "" "" ""
+	# shellcheck disable=SC2059
+	printf "$fmt" "target" "<= 0.55x" "" "" "" "" ""
+	# hashing throughput: the data over the CPU time fingerprints added
+	awk -v b="$tree_bytes" -v a="${best_cpu[oursfp]}" -v c="${best_cpu[ours]}" 'BEGIN {
+		d = a - c
+		if (d > 0)
+			printf "hashing: %.0f MB/s per core of added CPU time\n", b / d / 1e6
+		else
+			print "hashing: no measurable added CPU time"
+	}'
+	openssl speed -evp sha256 -bytes 1048576 -seconds 2 2>/dev/null |
+		awk '/^sha256/ { printf "openssl speed -evp sha256 (1 MiB blocks): %.0f MB/s\n", $2 / 1000 }'
 fi
