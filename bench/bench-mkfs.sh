@@ -206,7 +206,8 @@ for ((r = 0; r <= rounds; r++)); do
 		size[$t]=$bytes
 
 		if ((r == 0)); then
-			if [[ $t != squashfs ]]; then
+			# erofs-utils 1.5 predates long xattr prefixes, which fingerprints use
+			if [[ $t != squashfs && $t != oursfp ]]; then
 				if fsck.erofs "$img" >"$scratch/fsck.log" 2>&1; then
 					checked[$t]=ok
 				else
