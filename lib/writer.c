@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 #include "fingerprint.h"
@@ -372,6 +373,36 @@ static int hash_chunks(struct worker *w, const struct erofs_inode *inode,
 	return 0;
 }
 
+/*
+ * Larger files are hashed straight from the page cache through a mapping
+ * and copied by the kernel: the data is read once and never copied into
+ * a buffer of ours, and hashing one file overlaps with other workers'
+ * writes.
+ */
+#define HASH_MAP_MIN	(256u << 10)
+
+static int hash_mapped(struct worker *w, const struct erofs_inode *inode,
+		       int fd, uint8_t *tail, uint64_t plain)
+{
+	struct erofs_build *b = w->b;
+	uint8_t *map;
+	int ret;
+
+	map = mmap(NULL, inode->size, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	madvise(map, inode->size, MADV_SEQUENTIAL);
+	ret = erofs_fingerprint_update(w->fp_ctx, map, inode->size);
+	if (!ret)
+		ret = copy_range(w, fd, 0, inode->startblk << b->blkszbits, plain);
+	if (!ret && inode->size > plain) {
+		memcpy(tail, map + plain, inode->size - plain);
+		atomic_fetch_add(&b->bytes_done, inode->size - plain);
+	}
+	munmap(map, inode->size);
+	return ret;
+}
+
 static int copy_regular(struct worker *w, const struct erofs_inode *inode,
 			int fd, uint8_t *tail)
 {
@@ -386,6 +417,8 @@ static int copy_regular(struct worker *w, const struct erofs_inode *inode,
 			return ret;
 		if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
 			ret = hash_chunks(w, inode, fd, tail);
+		else if (inode->size >= HASH_MAP_MIN)
+			ret = hash_mapped(w, inode, fd, tail, plain);
 		else
 			ret = hash_copy(w, fd, 0, inode->size,
 					inode->startblk << b->blkszbits, tail,

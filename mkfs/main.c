@@ -439,7 +439,8 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 		}
 	}
 	/* supplied values still need a digest for the files they miss */
-	if (!o->fp_algo && (o->fp_map || o->fp_from_xattr || o->fp_strict))
+	if (!o->fp_algo && (o->fp_map || o->fp_from_xattr || o->fp_strict ||
+			    o->fp_name))
 		o->fp_algo = "sha256";
 	if (o->fp_strict && !o->fp_map && !o->fp_from_xattr) {
 		fprintf(stderr, PROG ": --fingerprint-strict needs --fingerprint-map or --fingerprint-from-xattr\n");
