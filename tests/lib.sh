@@ -376,6 +376,29 @@ deb_check_mtimes() {
 	done
 }
 
+# check_extract IMG SRC NAME [treecmp options]: our fsck.erofs extracts the
+# image (--extract, which checks it as well), and the extracted tree equals
+# SRC as treecmp sees it.  Skipped when our fsck.erofs is not built.  A
+# source inside $WORK is extracted next to itself, on its own filesystem
+# (which may allow more than $WORK does, e.g. link counts on tmpfs).
+check_extract() {
+	local img=$1 src=$2 name=$3 out=$WORK/$3.extract
+	shift 3
+	case $src in
+	"$WORK"/*) out=$(dirname "$src")/$name.extract ;;
+	esac
+	[ -x "$OUR_FSCK" ] || return 0
+	rm -rf "$out"
+	if "$OUR_FSCK" --extract="$out" "$img" >"$WORK/extract.out" 2>&1; then
+		pass "$name: our fsck.erofs --extract succeeds"
+		compare_tree "$src" "$out" "$name: extracted tree equals the source" "$@"
+	else
+		fail "$name: our fsck.erofs --extract fails"
+		head -n 20 "$WORK/extract.out" | sed 's/^/    /'
+	fi
+	rm -rf "$out"
+}
+
 # compare_tree SRC MNT DESC [treecmp options]
 compare_tree() {
 	local src=$1 mnt=$2 desc=$3
@@ -403,6 +426,8 @@ build_mount_compare() {
 	fi
 	pass "$name: mkfs.erofs $shown succeeds"
 	check_image "$img" "$name"
+	# shellcheck disable=SC2086
+	check_extract "$img" "$src" "$name" $targs
 	if ! mount_image "$img" "$mnt"; then
 		fail "$name: the kernel mounts the image"
 		return 1

@@ -49,6 +49,7 @@ image_for() {
 		fail "$name: image is $size bytes, more than $max: holes were not kept"
 	fi
 	check_image "$WORK/$name.img" "$name"
+	check_extract "$WORK/$name.img" "$WORK/$name" "$name"
 	if ! mount_image "$WORK/$name.img" "$WORK/$name.mnt"; then
 		fail "$name: the image mounts"
 		return 1

@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0+ OR Apache-2.0
+/*
+ * fsck.erofs: checks an EROFS image with the validating reader and
+ * optionally extracts it.  Option parsing, messages and exit codes only;
+ * the work is in lib/reader.
+ *
+ * Exit codes: 0 clean, 1 the image is corrupt (or extraction failed),
+ * 2 usage or operational error (cannot open, out of memory), 3 the image
+ * uses a feature this version cannot read.
+ */
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "erofs/reader.h"
+
+#define PROG "fsck.erofs"
+
+enum {
+	EXIT_CLEAN = 0,
+	EXIT_CORRUPT = 1,
+	EXIT_USAGE = 2,
+	EXIT_UNSUPPORTED = 3,
+};
+
+static void usage(FILE *f)
+{
+	fputs("Usage: " PROG " [OPTIONS] IMAGE\n"
+	      "Check the EROFS image IMAGE and optionally extract it.\n"
+	      "\n"
+	      "Options:\n"
+	      "  -d N                   message level 0..9 (default 2)\n"
+	      "  -p                     print statistics after the check\n"
+	      "  -V, --version          show the version and exit\n"
+	      "  --device=PATH          an extra device, in device table order (repeatable)\n"
+	      "  --extract[=DIR]        read every byte of every file; with DIR, write the\n"
+	      "                         tree out below DIR\n"
+	      "  --help                 show this help and exit\n"
+	      "\n"
+	      "Extraction options (need --extract=DIR):\n"
+	      "  --force                extract into a directory that is not empty\n"
+	      "  --overwrite            replace files that are in the way\n"
+	      "  --preserve             keep owners and permissions (default for root)\n"
+	      "  --preserve-owner       keep owners\n"
+	      "  --preserve-perms       keep permissions, set-id bits included\n"
+	      "  --no-preserve          extract as yourself, permissions masked by the\n"
+	      "                         umask (default for other users)\n"
+	      "  --no-preserve-owner    extract as yourself\n"
+	      "  --no-preserve-perms    mask permissions with the umask\n"
+	      "\n"
+	      "Exit status: 0 clean, 1 corrupt or extraction failed, 2 usage or\n"
+	      "operational error, 3 a feature this version cannot read.\n", f);
+}
+
+struct fsck_msg {
+	int level;
+};
+
+static void fsck_msg(void *priv, enum erofs_rd_level level, const char *msg)
+{
+	static const char *const tags[] = { "error: ", "warning: ", "", "" };
+
+	(void)priv;
+	fprintf(stderr, PROG ": %s%s\n", tags[level], msg);
+}
+
+static enum erofs_rd_level level_of(int d)
+{
+	if (d >= 4)
+		return EROFS_RD_DEBUG;
+	if (d >= 3)
+		return EROFS_RD_INFO;
+	if (d >= 1)
+		return EROFS_RD_WARN;
+	return EROFS_RD_ERR;
+}
+
+enum {
+	OPT_HELP = 256,
+	OPT_VERSION,
+	OPT_DEVICE,
+	OPT_EXTRACT,
+	OPT_FORCE,
+	OPT_OVERWRITE,
+	OPT_PRESERVE,
+	OPT_PRESERVE_OWNER,
+	OPT_PRESERVE_PERMS,
+	OPT_NO_PRESERVE,
+	OPT_NO_PRESERVE_OWNER,
+	OPT_NO_PRESERVE_PERMS,
+};
+
+static const struct option long_opts[] = {
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "extract", optional_argument, NULL, OPT_EXTRACT },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "overwrite", no_argument, NULL, OPT_OVERWRITE },
+	{ "preserve", no_argument, NULL, OPT_PRESERVE },
+	{ "preserve-owner", no_argument, NULL, OPT_PRESERVE_OWNER },
+	{ "preserve-perms", no_argument, NULL, OPT_PRESERVE_PERMS },
+	{ "no-preserve", no_argument, NULL, OPT_NO_PRESERVE },
+	{ "no-preserve-owner", no_argument, NULL, OPT_NO_PRESERVE_OWNER },
+	{ "no-preserve-perms", no_argument, NULL, OPT_NO_PRESERVE_PERMS },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int exit_code(int err)
+{
+	switch (err) {
+	case 0:
+		return EXIT_CLEAN;
+	case -EFSCORRUPTED:
+		return EXIT_CORRUPT;
+	case -EOPNOTSUPP:
+		return EXIT_UNSUPPORTED;
+	}
+	return EXIT_USAGE;
+}
+
+/* the extraction directory: created if missing, else it must be empty or --force */
+static int open_target(const char *dir, bool force)
+{
+	struct dirent *de;
+	DIR *dp;
+	int fd, n = 0;
+
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		fprintf(stderr, PROG ": cannot create '%s': %s\n", dir, strerror(errno));
+		return -1;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, PROG ": cannot open '%s': %s\n", dir, strerror(errno));
+		return -1;
+	}
+	if (force)
+		return fd;
+	dp = fdopendir(dup(fd));
+	if (!dp) {
+		fprintf(stderr, PROG ": cannot read '%s': %s\n", dir, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(dp)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(dp);
+	if (n) {
+		fprintf(stderr, PROG ": '%s' is not empty; use --force to extract into it\n",
+			dir);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void print_stats(const struct erofs_rd_stats *st)
+{
+	printf("inodes: %llu\n", (unsigned long long)st->inodes);
+	printf("entries: %llu\n", (unsigned long long)st->entries);
+	printf("regular files: %llu\n", (unsigned long long)st->by_type[EROFS_FT_REG_FILE]);
+	printf("directories: %llu\n", (unsigned long long)st->by_type[EROFS_FT_DIR]);
+	printf("symlinks: %llu\n", (unsigned long long)st->by_type[EROFS_FT_SYMLINK]);
+	printf("file bytes: %llu\n", (unsigned long long)st->file_bytes);
+	printf("data blocks: %llu\n", (unsigned long long)st->data_blocks);
+	printf("shared chunks: %llu\n", (unsigned long long)st->shared_chunks);
+	printf("shared blocks: %llu\n", (unsigned long long)st->shared_blocks);
+}
+
+int main(int argc, char **argv)
+{
+	struct erofs_rd_opts ro = { .msg = fsck_msg };
+	struct erofs_rd_extract_opts xo = { 0 };
+	struct erofs_rd_stats st;
+	struct erofs_rd *rd;
+	const char *extract_dir = NULL, *image;
+	bool extract = false, force = false, stats = false;
+	int owner = -1, perms = -1, debug = 2, opt, err, rootfd = -1;
+	struct rlimit rl;
+	char *end;
+
+	while ((opt = getopt_long(argc, argv, "d:pV", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'd':
+			debug = strtol(optarg, &end, 10);
+			if (*end || debug < 0 || debug > 9) {
+				fprintf(stderr, PROG ": invalid message level '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'p':
+			stats = true;
+			break;
+		case 'V':
+		case OPT_VERSION:
+			printf(PROG " (" PACKAGE_NAME ") " PACKAGE_VERSION "\n");
+			return EXIT_CLEAN;
+		case OPT_HELP:
+			usage(stdout);
+			return EXIT_CLEAN;
+		case OPT_DEVICE:
+			if (ro.ndevices >= EROFS_RD_MAX_DEVICES) {
+				fprintf(stderr, PROG ": too many --device options\n");
+				return EXIT_USAGE;
+			}
+			ro.devices[ro.ndevices++] = optarg;
+			break;
+		case OPT_EXTRACT:
+			extract = true;
+			extract_dir = optarg && *optarg ? optarg : NULL;
+			break;
+		case OPT_FORCE:
+			force = true;
+			break;
+		case OPT_OVERWRITE:
+			xo.flags |= EROFS_RD_EXTRACT_OVERWRITE;
+			break;
+		case OPT_PRESERVE:
+			owner = perms = 1;
+			break;
+		case OPT_PRESERVE_OWNER:
+			owner = 1;
+			break;
+		case OPT_PRESERVE_PERMS:
+			perms = 1;
+			break;
+		case OPT_NO_PRESERVE:
+			owner = perms = 0;
+			break;
+		case OPT_NO_PRESERVE_OWNER:
+			owner = 0;
+			break;
+		case OPT_NO_PRESERVE_PERMS:
+			perms = 0;
+			break;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, PROG ": %s\n", optind >= argc ? "no image given" :
+			"more than one image given");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	image = argv[optind];
+	if (!extract_dir && (force || xo.flags || owner >= 0 || perms >= 0)) {
+		fprintf(stderr, PROG ": extraction options need --extract=DIR\n");
+		return EXIT_USAGE;
+	}
+	ro.path = image;
+	ro.level = level_of(debug);
+
+	err = erofs_rd_open(&rd, &ro);
+	if (err) {
+		fprintf(stderr, PROG ": %s: cannot open the image: %s\n", image, strerror(-err));
+		return exit_code(err);
+	}
+
+	if (extract_dir) {
+		bool root = geteuid() == 0;
+
+		/* one descriptor per hard-link group in flight */
+		if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+		if (owner < 0)
+			owner = root;
+		if (perms < 0)
+			perms = root;
+		xo.flags |= EROFS_RD_EXTRACT_XATTRS;
+		if (owner)
+			xo.flags |= EROFS_RD_EXTRACT_OWNER;
+		if (perms)
+			xo.flags |= EROFS_RD_EXTRACT_PERMS;
+		if (root)
+			xo.flags |= EROFS_RD_EXTRACT_TRUSTED;
+		xo.umask = umask(0);
+		umask(xo.umask);
+		xo.check_flags = EROFS_RD_CHECK_KEEP_GOING;
+		rootfd = open_target(extract_dir, force);
+		if (rootfd < 0) {
+			erofs_rd_close(rd);
+			return EXIT_USAGE;
+		}
+		err = erofs_rd_extract(rd, rootfd, &xo, &st);
+		close(rootfd);
+	} else {
+		err = erofs_rd_check(rd, EROFS_RD_CHECK_KEEP_GOING |
+				     (extract ? EROFS_RD_CHECK_READ_DATA : 0), NULL, NULL, &st);
+	}
+
+	if (stats)
+		print_stats(&st);
+	if (!err) {
+		printf(PROG ": %s: clean, %llu inodes, %llu entries, %llu data blocks",
+		       image, (unsigned long long)st.inodes, (unsigned long long)st.entries,
+		       (unsigned long long)st.data_blocks);
+		if (st.shared_chunks)
+			printf(", %llu chunks sharing %llu blocks",
+			       (unsigned long long)st.shared_chunks,
+			       (unsigned long long)st.shared_blocks);
+		printf("%s\n", extract_dir ? ", extracted" : "");
+	} else {
+		unsigned long n = erofs_rd_nerrors(rd);
+
+		fprintf(stderr, PROG ": %s: %lu error%s found (%s)\n", image, n, n == 1 ? "" : "s",
+			strerror(-err));
+	}
+	erofs_rd_close(rd);
+	/* a failed extraction is a failure of the run, whatever its errno */
+	if (extract_dir && err && err != -EOPNOTSUPP)
+		return EXIT_CORRUPT;
+	return exit_code(err);
+}
