@@ -202,8 +202,21 @@ static void show_super(struct erofs_rd *rd)
 		put_escaped(pf->infix, pf->infix_len);
 		printf("\"\n");
 	}
-	if (sb->feature_compat & EROFS_FEATURE_COMPAT_ISHARE_XATTRS)
+	if (sb->feature_compat & EROFS_FEATURE_COMPAT_ISHARE_XATTRS) {
+		const struct erofs_rd_prefix *pf =
+			erofs_rd_prefix(rd, sb->ishare_xattr_prefix_id);
+		const char *base = pf ?
+			erofs_rd_xattr_prefix_name(pf->base_index) : NULL;
+
 		printf("ishare_xattr_prefix_id: %u\n", sb->ishare_xattr_prefix_id);
+		/* the full xattr name that carries each file's fingerprint */
+		if (base) {
+			printf("fingerprint_name: \"");
+			put_escaped(base, strlen(base));
+			put_escaped(pf->infix, pf->infix_len);
+			printf("\"\n");
+		}
+	}
 	printf("packed_nid: %" PRIu64 "\n", sb->packed_nid);
 	if (sb->feature_incompat & EROFS_FEATURE_INCOMPAT_METABOX)
 		printf("metabox_nid: %" PRIu64 "\n", sb->metabox_nid);

@@ -41,6 +41,9 @@ static void usage(FILE *f)
 	      "  --device=PATH          an extra device, in device table order (repeatable)\n"
 	      "  --extract[=DIR]        read every byte of every file; with DIR, write the\n"
 	      "                         tree out below DIR\n"
+	      "  --verify-fingerprints  recompute every computed fingerprint from the\n"
+	      "                         file's data and name each file that differs\n"
+	      "  --xattr-inode-digest   the same, as erofs-utils spells it\n"
 	      "  --help                 show this help and exit\n"
 	      "\n"
 	      "Extraction options (need --extract=DIR):\n"
@@ -94,6 +97,7 @@ enum {
 	OPT_NO_PRESERVE,
 	OPT_NO_PRESERVE_OWNER,
 	OPT_NO_PRESERVE_PERMS,
+	OPT_VERIFY_FP,
 };
 
 static const struct option long_opts[] = {
@@ -109,6 +113,8 @@ static const struct option long_opts[] = {
 	{ "no-preserve", no_argument, NULL, OPT_NO_PRESERVE },
 	{ "no-preserve-owner", no_argument, NULL, OPT_NO_PRESERVE_OWNER },
 	{ "no-preserve-perms", no_argument, NULL, OPT_NO_PRESERVE_PERMS },
+	{ "verify-fingerprints", no_argument, NULL, OPT_VERIFY_FP },
+	{ "xattr-inode-digest", optional_argument, NULL, OPT_VERIFY_FP },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -118,6 +124,8 @@ static int exit_code(int err)
 	case 0:
 		return EXIT_CLEAN;
 	case -EFSCORRUPTED:
+	case -EBADMSG:		/* fingerprints that do not match */
+	case -ENODATA:		/* ... or none to verify */
 		return EXIT_CORRUPT;
 	case -EOPNOTSUPP:
 		return EXIT_UNSUPPORTED;
@@ -175,6 +183,28 @@ static void print_stats(const struct erofs_rd_stats *st)
 	printf("shared blocks: %llu\n", (unsigned long long)st->shared_blocks);
 }
 
+/* -EBADMSG: some fingerprint does not match, each file already named */
+static int verify_fingerprints(struct erofs_rd *rd, const char *image)
+{
+	struct erofs_rd_fp_report r;
+	int err = erofs_rd_verify_fingerprints(rd, &r);
+
+	if (err == -ENODATA) {
+		fprintf(stderr, PROG ": %s: the image carries no fingerprints to verify\n",
+			image);
+		return err;
+	}
+	if (err && err != -EBADMSG)
+		return err;
+	printf(PROG ": %s: fingerprints: %llu files with data, %llu computed "
+	       "(%llu match, %llu do not), %llu publisher-supplied (not "
+	       "checked), %llu without one\n", image,
+	       (unsigned long long)r.files, (unsigned long long)r.computed,
+	       (unsigned long long)r.matched, (unsigned long long)r.mismatched,
+	       (unsigned long long)r.supplied, (unsigned long long)r.missing);
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	struct erofs_rd_opts ro = { .msg = fsck_msg };
@@ -182,7 +212,7 @@ int main(int argc, char **argv)
 	struct erofs_rd_stats st;
 	struct erofs_rd *rd;
 	const char *extract_dir = NULL, *image;
-	bool extract = false, force = false, stats = false;
+	bool extract = false, force = false, stats = false, verify_fp = false;
 	int owner = -1, perms = -1, debug = 2, opt, err, rootfd = -1;
 	struct rlimit rl;
 	char *end;
@@ -240,6 +270,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NO_PRESERVE_PERMS:
 			perms = 0;
+			break;
+		case OPT_VERIFY_FP:
+			verify_fp = true;
 			break;
 		default:
 			usage(stderr);
@@ -300,6 +333,8 @@ int main(int argc, char **argv)
 				     (extract ? EROFS_RD_CHECK_READ_DATA : 0), NULL, NULL, &st);
 	}
 
+	if (!err && verify_fp)
+		err = verify_fingerprints(rd, image);
 	if (stats)
 		print_stats(&st);
 	if (!err) {
@@ -311,7 +346,7 @@ int main(int argc, char **argv)
 			       (unsigned long long)st.shared_chunks,
 			       (unsigned long long)st.shared_blocks);
 		printf("%s\n", extract_dir ? ", extracted" : "");
-	} else {
+	} else if (err != -ENODATA) {
 		unsigned long n = erofs_rd_nerrors(rd);
 
 		fprintf(stderr, PROG ": %s: %lu error%s found (%s)\n", image, n, n == 1 ? "" : "s",

@@ -15,6 +15,8 @@
 #   - publisher maps (hex and quoted values, quoted paths), values taken
 #     from a source xattr, --fingerprint-strict, and each map error;
 #   - the JSON manifest: schema, the image's sha256, files, fingerprints;
+#   - our fsck.erofs --verify-fingerprints passes clean images, names a
+#     file whose data block was changed, and refuses an image without any;
 #   - bad values are refused.
 
 . "$(dirname "$0")/lib.sh"
@@ -189,6 +191,45 @@ bad_map "a value over the block size" "hello hex:$(head -c 4097 /dev/zero | xxd 
 bad_map "a directory" 'dir hex:01\n' "not a regular file"
 bad_map "no value" 'hello\n' "missing value"
 bad_map "odd hex" 'hello hex:123\n' "odd number"
+
+log "--- verification by our fsck.erofs"
+if [ -x "$OUR_FSCK" ]; then
+	img=$WORK/verify.img
+	if build --fingerprint-map="$WORK/map" -T 1700000000 "$img" "$src"; then
+		"$top_builddir/dump/dump.erofs" -s "$img" >"$WORK/d.out"
+		check "dump -s: the fingerprint name and prefix id" \
+			grep -qx 'fingerprint_name: "erofs.fingerprint.v1"' "$WORK/d.out" &&
+			grep -qx 'ishare_xattr_prefix_id: 0' "$WORK/d.out"
+		"$top_builddir/dump/dump.erofs" --path=/a4k "$img" >"$WORK/d.out"
+		check "dump --path: the file's fingerprint value" \
+			grep -q "^xattr: erofs.fingerprint.v1 = 0x$(expect_value "$src/a4k" | tr -d '\n')" "$WORK/d.out"
+		"$OUR_FSCK" --verify-fingerprints "$img" >"$WORK/v.out" 2>&1
+		check "verify: a clean image passes" [ $? -eq 0 ]
+		check "verify: map values are reported as publisher-supplied" \
+			grep -q "publisher-supplied" "$WORK/v.out"
+		check "verify: no computed value differs" grep -q "(.* match, 0 do not)" "$WORK/v.out"
+		# the data block of dir/random, from our dump.erofs
+		blk=$("$top_builddir/dump/dump.erofs" --path=/dir/random "$img" |
+			sed -n 's/^start_block: //p')
+		cp "$img" "$WORK/tampered.img"
+		printf 'X' | dd of="$WORK/tampered.img" bs=1 seek=$((blk * 4096 + 100)) \
+			conv=notrunc status=none
+		"$OUR_FSCK" --verify-fingerprints "$WORK/tampered.img" >"$WORK/v.out" 2>&1
+		check "verify: a changed data block fails (exit 1)" [ $? -eq 1 ]
+		check "verify: the message names the file" \
+			grep -q "fingerprint of '/dir/random'" "$WORK/v.out"
+		"$OUR_FSCK" --xattr-inode-digest "$WORK/tampered.img" >/dev/null 2>&1
+		check "verify: --xattr-inode-digest is the same check" [ $? -eq 1 ]
+		run_mkfs "$WORK/plain.img" "$src"
+		"$OUR_FSCK" --verify-fingerprints "$WORK/plain.img" >"$WORK/v.out" 2>&1
+		check "verify: an image without fingerprints exits 1" [ $? -eq 1 ]
+		check "verify: ... saying so" grep -q "no fingerprints" "$WORK/v.out"
+	else
+		fail "verification image builds"
+	fi
+else
+	fail "our fsck.erofs is built ($OUR_FSCK)"
+fi
 
 log "--- bad values"
 for args in "--fingerprint=md5" "--fingerprint=" "--fingerprint-name=" "--xattr-inode-digest="; do

@@ -228,6 +228,9 @@ struct erofs_rd_xattr {
 	unsigned int value_size;
 };
 
+/* the text of a short prefix index ("user.", ...), or NULL if unknown */
+const char *erofs_rd_xattr_prefix_name(unsigned int base);
+
 typedef int (*erofs_rd_xattr_fn)(void *priv, const struct erofs_rd_xattr *xa);
 /*
  * Calls fn for every xattr of the inode (shared ones first), after checking
@@ -326,5 +329,26 @@ struct erofs_rd_extract_opts {
 int erofs_rd_extract(struct erofs_rd *rd, int rootfd,
 		     const struct erofs_rd_extract_opts *opts,
 		     struct erofs_rd_stats *stats);
+
+/* ------------------------------------------------------------ verify.c */
+
+struct erofs_rd_fp_report {
+	uint64_t files;		/* regular files with data */
+	uint64_t computed;	/* values with a digest tag we can recompute */
+	uint64_t matched;
+	uint64_t mismatched;
+	uint64_t supplied;	/* other values: publisher-supplied, not checked */
+	uint64_t missing;	/* files with data and no fingerprint */
+};
+
+/*
+ * Recomputes every fingerprint whose value is a known digest's name, a
+ * colon and a digest of the right length, from the file's data, and names
+ * each file whose value does not match (-EBADMSG once any does).  Other
+ * values are counted as publisher-supplied.  The image needs the ISHARE
+ * compat bit; without it there is nothing to verify (-ENODATA).
+ */
+int erofs_rd_verify_fingerprints(struct erofs_rd *rd,
+				 struct erofs_rd_fp_report *rep);
 
 #endif

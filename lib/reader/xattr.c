@@ -83,6 +83,12 @@ struct erofs_rd_xctx {
 	void *priv;
 };
 
+const char *erofs_rd_xattr_prefix_name(unsigned int base)
+{
+	return base < ARRAY_SIZE(erofs_rd_xattr_prefixes) ?
+		erofs_rd_xattr_prefixes[base] : NULL;
+}
+
 /* decodes one entry whose bytes (header, name, value) are all in e */
 static int erofs_rd_xattr_entry(struct erofs_rd_xctx *x, const uint8_t *e,
 				struct erofs_rd_xattr *xa)
