@@ -102,10 +102,17 @@ static void report_path_msg(struct erofs_build *b,
 	free(path);
 }
 
-static int fallback_copy(struct worker *w, int infd, uint64_t in_off,
-			 uint64_t out_off, uint64_t len)
+/*
+ * Copies through a buffer of ours: where the kernel cannot copy, and for
+ * fingerprinted files, whose data passes through memory once so that the
+ * same buffer feeds the digest and the write.  Bytes at or after 'plain'
+ * are the inline tail and go to 'tail' instead of a data block.
+ */
+static int buffered_copy(struct worker *w, int fd, uint64_t off, uint64_t len,
+			 uint64_t out, uint8_t *tail, uint64_t plain, bool hash)
 {
 	struct erofs_build *b = w->b;
+	int ret;
 
 	if (!w->copybuf) {
 		w->copybuf = malloc(COPY_BUFSIZE);
@@ -113,9 +120,9 @@ static int fallback_copy(struct worker *w, int infd, uint64_t in_off,
 			return -ENOMEM;
 	}
 	while (len) {
-		ssize_t n = pread(infd, w->copybuf,
-				  min_t(uint64_t, len, COPY_BUFSIZE), in_off);
-		int ret;
+		ssize_t n = pread(fd, w->copybuf, min_t(uint64_t, len, COPY_BUFSIZE),
+				  off);
+		uint64_t blk_part;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -124,15 +131,34 @@ static int fallback_copy(struct worker *w, int infd, uint64_t in_off,
 		}
 		if (!n)
 			return -ENODATA;
-		ret = erofs_pwrite_all(b, w->copybuf, n, out_off);
-		if (ret)
-			return ret;
+		if (hash) {
+			ret = erofs_fingerprint_update(w->fp_ctx, w->copybuf, n);
+			if (ret)
+				return ret;
+		}
+		blk_part = off < plain ? min_t(uint64_t, n, plain - off) : 0;
+		if (blk_part) {
+			ret = erofs_pwrite_all(b, w->copybuf, blk_part, out);
+			if (ret)
+				return ret;
+			kick_writeback(w, out, blk_part);
+		}
+		if ((uint64_t)n > blk_part)
+			memcpy(tail + (off + blk_part - plain), w->copybuf + blk_part,
+			       n - blk_part);
 		atomic_fetch_add(&b->bytes_done, n);
-		in_off += n;
-		out_off += n;
+		off += n;
+		out += n;
 		len -= n;
 	}
 	return 0;
+}
+
+static int fallback_copy(struct worker *w, int infd, uint64_t in_off,
+			 uint64_t out_off, uint64_t len)
+{
+	return buffered_copy(w, infd, in_off, len, out_off, NULL, UINT64_MAX,
+			     false);
 }
 
 /* -ENODATA: the source ended early; -EIO from the output is reported here */
@@ -289,55 +315,6 @@ static int write_chunks(struct worker *w, const struct erofs_inode *inode,
 	return 0;
 }
 
-/*
- * With fingerprints, the data passes through memory once: the same buffer
- * feeds the digest and the write.  Bytes at or after 'plain' are the inline
- * tail and go to 'tail' instead of a data block.
- */
-static int hash_copy(struct worker *w, int fd, uint64_t off, uint64_t len,
-		     uint64_t out, uint8_t *tail, uint64_t plain)
-{
-	struct erofs_build *b = w->b;
-	int ret;
-
-	if (!w->copybuf) {
-		w->copybuf = malloc(COPY_BUFSIZE);
-		if (!w->copybuf)
-			return -ENOMEM;
-	}
-	while (len) {
-		ssize_t n = pread(fd, w->copybuf, min_t(uint64_t, len, COPY_BUFSIZE),
-				  off);
-		uint64_t blk_part;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (!n)
-			return -ENODATA;
-		ret = erofs_fingerprint_update(w->fp_ctx, w->copybuf, n);
-		if (ret)
-			return ret;
-		blk_part = off < plain ? min_t(uint64_t, n, plain - off) : 0;
-		if (blk_part) {
-			ret = erofs_pwrite_all(b, w->copybuf, blk_part, out);
-			if (ret)
-				return ret;
-			kick_writeback(w, out, blk_part);
-		}
-		if ((uint64_t)n > blk_part)
-			memcpy(tail + (off + blk_part - plain), w->copybuf + blk_part,
-			       n - blk_part);
-		atomic_fetch_add(&b->bytes_done, n);
-		off += n;
-		out += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /* a chunk-based file in file order, holes hashed as zeros */
 static int hash_chunks(struct worker *w, const struct erofs_inode *inode,
 		       int fd, uint8_t *map)
@@ -364,8 +341,8 @@ static int hash_chunks(struct worker *w, const struct erofs_inode *inode,
 		}
 		addr = cpu_to_le32((uint32_t)blk);
 		memcpy(map + (size_t)c * 4, &addr, 4);
-		ret = hash_copy(w, fd, start, len, blk << b->blkszbits, NULL,
-				UINT64_MAX);
+		ret = buffered_copy(w, fd, start, len, blk << b->blkszbits, NULL,
+				    UINT64_MAX, true);
 		if (ret)
 			return ret;
 		blk += round_up(len, (uint64_t)b->bs) >> b->blkszbits;
@@ -420,9 +397,9 @@ static int copy_regular(struct worker *w, const struct erofs_inode *inode,
 		else if (inode->size >= HASH_MAP_MIN)
 			ret = hash_mapped(w, inode, fd, tail, plain);
 		else
-			ret = hash_copy(w, fd, 0, inode->size,
-					inode->startblk << b->blkszbits, tail,
-					plain);
+			ret = buffered_copy(w, fd, 0, inode->size,
+					    inode->startblk << b->blkszbits, tail,
+					    plain, true);
 		if (!ret)
 			ret = erofs_fingerprint_final(b, w->fp_ctx,
 						      (struct erofs_inode *)inode);
