@@ -412,7 +412,7 @@ static int take_xattr_value(struct erofs_build *b, struct erofs_inode *inode,
 /*
  * Regular files with data get a fingerprint entry under its own long prefix,
  * which comes first in the table.  A source xattr of the same name would
- * make two values for one name: the computed one wins.
+ * make two values for one name: the fingerprint wins.
  */
 static int plan_fingerprints(struct erofs_build *b)
 {
@@ -467,7 +467,7 @@ static int plan_fingerprints(struct erofs_build *b)
 		inode->fp_size = size;
 	}
 	if (dropped)
-		erofs_warn(b, "%llu source files carried an xattr named %s: replaced by the computed fingerprint",
+		erofs_warn(b, "%llu source files carried an xattr named %s: replaced by the fingerprint",
 			   (unsigned long long)dropped, name);
 	b->any_xattrs = true;
 	return 0;
