@@ -209,7 +209,7 @@ int main(int argc, char **argv)
 {
 	struct erofs_rd_opts ro = { .msg = fsck_msg };
 	struct erofs_rd_extract_opts xo = { 0 };
-	struct erofs_rd_stats st;
+	struct erofs_rd_stats st = { 0 };
 	struct erofs_rd *rd;
 	const char *extract_dir = NULL, *image;
 	bool extract = false, force = false, stats = false, verify_fp = false;

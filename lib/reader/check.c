@@ -18,6 +18,7 @@ struct erofs_rd_node {
 	uint32_t nlink;
 	bool dir;
 	bool bad;		/* failed its checks: its link count means nothing */
+	uint8_t ftype;		/* EROFS_FT_* of its mode, for later links */
 };
 
 struct erofs_rd_nodemap {
@@ -491,8 +492,12 @@ static int erofs_rd_push(struct erofs_rd_checker *c, struct erofs_rd_frame **sta
 		size_t ncap = *cap ? *cap * 2 : 64;
 		void *p = realloc(*stack, ncap * sizeof(**stack));
 
-		if (!p)
+		if (!p) {
+			/* the caller's new context would be lost: release it */
+			if (ctx && !quiet && c->ops && c->ops->leave_dir)
+				c->ops->leave_dir(c->priv, ctx, NULL);
 			return -ENOMEM;
+		}
 		*stack = p;
 		*cap = ncap;
 	}
@@ -547,6 +552,17 @@ static int erofs_rd_visit(struct erofs_rd_checker *c, struct erofs_rd_frame **st
 				(unsigned long long)f->dir.nid, name,
 				(unsigned long long)e->nid));
 		nd->refs++;
+		/* every link must carry the inode's type, not just the first */
+		if (!nd->bad && e->ftype != nd->ftype) {
+			err = erofs_rd_fail(c, erofs_rd_corrupt(c->rd,
+				"directory nid %llu: entry '%s' has file type %u (%s), but nid %llu has type %s",
+				(unsigned long long)f->dir.nid, name, e->ftype,
+				erofs_rd_ftype_name(e->ftype),
+				(unsigned long long)e->nid,
+				erofs_rd_ftype_name(nd->ftype)));
+			if (err)
+				return err;
+		}
 		if (nd->bad || !ops || !ops->entry)
 			return 0;
 		/* a hard link: the inode was checked when first seen */
@@ -564,6 +580,7 @@ static int erofs_rd_visit(struct erofs_rd_checker *c, struct erofs_rd_frame **st
 	}
 	nd->nlink = vi.nlink;
 	nd->dir = S_ISDIR(vi.mode);
+	nd->ftype = erofs_rd_mode_to_ftype(vi.mode);
 	if (nd->dir)
 		f->subdirs++;
 	if (e->ftype != erofs_rd_mode_to_ftype(vi.mode)) {

@@ -292,6 +292,12 @@ def main():
         im.b[a_pos + 10] = 2
     case("dirent-file-type-mismatch", 1, "has file type 2", ftype)
 
+    def link_ftype(im):
+        # the second link of a hard-linked file claims to be a symlink
+        _, pos = im.entry("hl", d_nid)
+        im.b[pos + 10] = 7
+    case("hardlink-file-type-mismatch", 1, "has file type 7", link_ftype)
+
     def nlink(im):
         ino = im.inode(big_nid)
         if ino["ext"]:
