@@ -58,6 +58,7 @@ struct erofs_inode {
 	uint32_t rdev_major, rdev_minor;
 	dev_t src_dev;
 	ino_t src_ino;
+	struct timespec src_ctime;	/* any change since the scan moves it */
 	uint32_t nlink;			/* entries in the image (dirs: 2 + subdirs) */
 	struct erofs_dentry *dentry;	/* first entry naming it */
 	char *symlink;

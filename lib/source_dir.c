@@ -257,6 +257,7 @@ static void fill_from_stat(struct erofs_build *b, struct erofs_inode *inode,
 	}
 	inode->src_dev = st->st_dev;
 	inode->src_ino = st->st_ino;
+	inode->src_ctime = st->st_ctim;
 	if (S_ISREG(st->st_mode))
 		inode->size = st->st_size;
 	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {

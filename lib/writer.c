@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/mman.h>
 
 #include "internal.h"
 #include "fingerprint.h"
@@ -280,6 +279,12 @@ static int check_unchanged(struct erofs_build *b,
 		free(path);
 		return -ESTALE;
 	}
+	/* rewritten in place: the data (and a fingerprint) may be mixed */
+	if (st.st_ctim.tv_sec != inode->src_ctime.tv_sec ||
+	    st.st_ctim.tv_nsec != inode->src_ctime.tv_nsec) {
+		report_path_msg(b, inode, "it changed during the build");
+		return -ESTALE;
+	}
 	return 0;
 }
 
@@ -351,32 +356,51 @@ static int hash_chunks(struct worker *w, const struct erofs_inode *inode,
 }
 
 /*
- * Larger files are hashed straight from the page cache through a mapping
- * and copied by the kernel: the data is read once and never copied into
- * a buffer of ours, and hashing one file overlaps with other workers'
- * writes.
+ * Larger files are hashed through a buffer of ours while their data goes
+ * out with copy_file_range: the kernel copy keeps writes cheap, and hashing
+ * one file overlaps with other workers' writes.  (A mapping would save the
+ * buffer copy, but a file truncated meanwhile would kill us with SIGBUS.)
  */
-#define HASH_MAP_MIN	(256u << 10)
+#define HASH_SPLIT_MIN	(256u << 10)
 
-static int hash_mapped(struct worker *w, const struct erofs_inode *inode,
-		       int fd, uint8_t *tail, uint64_t plain)
+static int hash_then_copy(struct worker *w, const struct erofs_inode *inode,
+			  int fd, uint8_t *tail, uint64_t plain)
 {
 	struct erofs_build *b = w->b;
-	uint8_t *map;
+	uint64_t off = 0;
 	int ret;
 
-	map = mmap(NULL, inode->size, PROT_READ, MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED)
-		return -errno;
-	madvise(map, inode->size, MADV_SEQUENTIAL);
-	ret = erofs_fingerprint_update(w->fp_ctx, map, inode->size);
-	if (!ret)
-		ret = copy_range(w, fd, 0, inode->startblk << b->blkszbits, plain);
-	if (!ret && inode->size > plain) {
-		memcpy(tail, map + plain, inode->size - plain);
-		atomic_fetch_add(&b->bytes_done, inode->size - plain);
+	if (!w->copybuf) {
+		w->copybuf = malloc(COPY_BUFSIZE);
+		if (!w->copybuf)
+			return -ENOMEM;
 	}
-	munmap(map, inode->size);
+	while (off < inode->size) {
+		ssize_t n = pread(fd, w->copybuf, min_t(uint64_t, COPY_BUFSIZE,
+							 inode->size - off), off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (!n)
+			return -ENODATA;
+		ret = erofs_fingerprint_update(w->fp_ctx, w->copybuf, n);
+		if (ret)
+			return ret;
+		/* the inline tail comes from the same buffer */
+		if (off + n > plain) {
+			uint64_t from = max_t(uint64_t, off, plain);
+
+			memcpy(tail + (from - plain), w->copybuf + (from - off),
+			       off + n - from);
+		}
+		off += n;
+	}
+	ret = copy_range(w, fd, 0, inode->startblk << b->blkszbits, plain);
+	if (!ret)
+		atomic_fetch_add(&b->bytes_done, inode->size - plain);
 	return ret;
 }
 
@@ -394,8 +418,8 @@ static int copy_regular(struct worker *w, const struct erofs_inode *inode,
 			return ret;
 		if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
 			ret = hash_chunks(w, inode, fd, tail);
-		else if (inode->size >= HASH_MAP_MIN)
-			ret = hash_mapped(w, inode, fd, tail, plain);
+		else if (inode->size >= HASH_SPLIT_MIN)
+			ret = hash_then_copy(w, inode, fd, tail, plain);
 		else
 			ret = buffered_copy(w, fd, 0, inode->size,
 					    inode->startblk << b->blkszbits, tail,
