@@ -609,6 +609,14 @@ int erofs_write_all(struct erofs_build *b)
 
 	if (ftruncate(b->outfd, (off_t)(b->total_blocks << b->blkszbits)))
 		return erofs_output_failed(b, -errno);
+	/*
+	 * Reserving the blocks at once is cheaper than block by block while
+	 * copying, and a full disk shows before any work is done.  Filesystems
+	 * without fallocate just allocate as we write.
+	 */
+	if (fallocate(b->outfd, 0, 0, (off_t)(b->total_blocks << b->blkszbits)) &&
+	    (errno == ENOSPC || errno == EDQUOT || errno == EFBIG))
+		return erofs_output_failed(b, -errno);
 	ret = write_tables(b);
 	if (ret)
 		return ret;
