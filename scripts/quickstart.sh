@@ -54,12 +54,15 @@ ls -l "$img"
 # every run over the same tree
 sha256sum "$img"
 
-say "Debian's dump.erofs -s (erofs-utils $(dpkg-query -W -f='${Version}' erofs-utils)) reads its superblock"
-dump.erofs -s "$img"
+say "our dump.erofs -s reads its superblock"
+"$top/build/dump/dump.erofs" -s "$img"
 
-say "Debian's fsck.erofs checks it"
-fsck.erofs "$img"
-echo "fsck.erofs found no errors"
+say "our fsck.erofs checks every inode, xattr, directory and block of it"
+"$top/build/fsck/fsck.erofs" "$img"
+
+say "Debian's fsck.erofs (erofs-utils $(dpkg-query -W -f='${Version}' erofs-utils)), an independent reader, checks it too"
+/usr/bin/fsck.erofs "$img"
+echo "Debian's fsck.erofs found no errors"
 
 if ((EUID != 0)); then
 	say "run as root to loop-mount the image and list it"
