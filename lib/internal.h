@@ -209,8 +209,6 @@ int erofs_dir_build(const struct erofs_inode *dir, uint32_t bs, uint8_t *buf);
 
 /* layout.c */
 int erofs_plan_layout(struct erofs_build *b);
-uint64_t erofs_chunk_data_blocks(const struct erofs_build *b,
-				 const struct erofs_inode *inode);
 
 /* writer.c */
 int erofs_write_all(struct erofs_build *b);

@@ -107,6 +107,30 @@ static int choose_epoch(struct erofs_build *b)
 	return 0;
 }
 
+/* bytes the chunks holding data take with chunks of bs << chunkbits */
+static uint64_t chunk_data_bytes(const struct erofs_build *b,
+				 const struct erofs_inode *inode,
+				 unsigned int chunkbits)
+{
+	uint64_t cs = (uint64_t)b->bs << chunkbits, last = UINT64_MAX;
+	uint64_t bytes = 0;
+	uint32_t i;
+
+	for (i = 0; i < inode->nr_extents; i++) {
+		const struct erofs_extent *e = &inode->extents[i];
+		uint64_t c = e->off / cs, end = (e->off + e->len - 1) / cs;
+
+		/* a chunk shared with the previous extent counts once */
+		if (c == last)
+			c++;
+		for (; c <= end; c++)
+			bytes += min_t(uint64_t, cs, round_up(inode->size - c * cs,
+				       (uint64_t)b->bs));
+		last = end;
+	}
+	return bytes;
+}
+
 /* chunk size (as chunkbits) that minimises chunk map plus stored data */
 static void plan_chunks(struct erofs_build *b, struct erofs_inode *inode)
 {
@@ -114,22 +138,10 @@ static void plan_chunks(struct erofs_build *b, struct erofs_inode *inode)
 	unsigned int cb, best = 0;
 
 	for (cb = 0; cb <= EROFS_CHUNK_FORMAT_BLKBITS_MASK; cb++) {
-		uint64_t cs = (uint64_t)b->bs << cb, last = UINT64_MAX;
-		uint64_t nchunks = DIV_ROUND_UP(inode->size, cs);
-		uint64_t cost = nchunks * 4;
-		uint32_t i;
+		uint64_t cs = (uint64_t)b->bs << cb;
+		uint64_t cost = DIV_ROUND_UP(inode->size, cs) * 4 +
+				chunk_data_bytes(b, inode, cb);
 
-		for (i = 0; i < inode->nr_extents; i++) {
-			const struct erofs_extent *e = &inode->extents[i];
-			uint64_t c = e->off / cs, end = (e->off + e->len - 1) / cs;
-
-			if (c == last)
-				c++;
-			for (; c <= end; c++)
-				cost += min_t(uint64_t, cs, round_up(inode->size -
-					      c * cs, (uint64_t)b->bs));
-			last = end;
-		}
 		if (cost < bestcost) {
 			bestcost = cost;
 			best = cb;
@@ -139,28 +151,6 @@ static void plan_chunks(struct erofs_build *b, struct erofs_inode *inode)
 	}
 	inode->chunkbits = best;
 	inode->nr_chunks = DIV_ROUND_UP(inode->size, (uint64_t)b->bs << best);
-}
-
-/* blocks the chunks of a sparse file occupy */
-uint64_t erofs_chunk_data_blocks(const struct erofs_build *b,
-				 const struct erofs_inode *inode)
-{
-	uint64_t cs = (uint64_t)b->bs << inode->chunkbits, last = UINT64_MAX;
-	uint64_t blocks = 0;
-	uint32_t i;
-
-	for (i = 0; i < inode->nr_extents; i++) {
-		const struct erofs_extent *e = &inode->extents[i];
-		uint64_t c = e->off / cs, end = (e->off + e->len - 1) / cs;
-
-		if (c == last)
-			c++;
-		for (; c <= end; c++)
-			blocks += min_t(uint64_t, cs, round_up(inode->size - c * cs,
-					(uint64_t)b->bs)) >> b->blkszbits;
-		last = end;
-	}
-	return blocks;
 }
 
 /*
@@ -424,7 +414,8 @@ int erofs_plan_layout(struct erofs_build *b)
 
 		if (inode->datalayout == EROFS_INODE_CHUNK_BASED) {
 			inode->startblk = blk;
-			blk += erofs_chunk_data_blocks(b, inode);
+			blk += chunk_data_bytes(b, inode, inode->chunkbits) >>
+				b->blkszbits;
 			continue;
 		}
 		if (!S_ISREG(inode->mode) && !S_ISDIR(inode->mode) &&

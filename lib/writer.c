@@ -105,10 +105,18 @@ static void report_path_msg(struct erofs_build *b,
  * Copies through a buffer of ours: where the kernel cannot copy, and for
  * fingerprinted files, whose data passes through memory once so that the
  * same buffer feeds the digest and the write.  Bytes at or after 'plain'
- * are the inline tail and go to 'tail' instead of a data block.
+ * are the inline tail and go to 'tail' instead of a data block; bytes
+ * before it are written at 'out' unless COPY_NO_WRITE says the caller
+ * copies them itself.
  */
+enum {
+	COPY_HASH	= 1 << 0,	/* feed the fingerprint digest */
+	COPY_NO_WRITE	= 1 << 1,	/* read (and hash) only */
+};
+
 static int buffered_copy(struct worker *w, int fd, uint64_t off, uint64_t len,
-			 uint64_t out, uint8_t *tail, uint64_t plain, bool hash)
+			 uint64_t out, uint8_t *tail, uint64_t plain,
+			 unsigned int flags)
 {
 	struct erofs_build *b = w->b;
 	int ret;
@@ -130,22 +138,24 @@ static int buffered_copy(struct worker *w, int fd, uint64_t off, uint64_t len,
 		}
 		if (!n)
 			return -ENODATA;
-		if (hash) {
+		if (flags & COPY_HASH) {
 			ret = erofs_fingerprint_update(w->fp_ctx, w->copybuf, n);
 			if (ret)
 				return ret;
 		}
 		blk_part = off < plain ? min_t(uint64_t, n, plain - off) : 0;
-		if (blk_part) {
+		if (blk_part && !(flags & COPY_NO_WRITE)) {
 			ret = erofs_pwrite_all(b, w->copybuf, blk_part, out);
 			if (ret)
 				return ret;
 			kick_writeback(w, out, blk_part);
+			atomic_fetch_add(&b->bytes_done, blk_part);
 		}
-		if ((uint64_t)n > blk_part)
+		if ((uint64_t)n > blk_part) {
 			memcpy(tail + (off + blk_part - plain), w->copybuf + blk_part,
 			       n - blk_part);
-		atomic_fetch_add(&b->bytes_done, n);
+			atomic_fetch_add(&b->bytes_done, n - blk_part);
+		}
 		off += n;
 		out += n;
 		len -= n;
@@ -156,8 +166,7 @@ static int buffered_copy(struct worker *w, int fd, uint64_t off, uint64_t len,
 static int fallback_copy(struct worker *w, int infd, uint64_t in_off,
 			 uint64_t out_off, uint64_t len)
 {
-	return buffered_copy(w, infd, in_off, len, out_off, NULL, UINT64_MAX,
-			     false);
+	return buffered_copy(w, infd, in_off, len, out_off, NULL, UINT64_MAX, 0);
 }
 
 /* -ENODATA: the source ended early; -EIO from the output is reported here */
@@ -288,41 +297,13 @@ static int check_unchanged(struct erofs_build *b,
 	return 0;
 }
 
+/*
+ * A chunk-based file in file order: chunks with data get the next blocks,
+ * holes keep the all-ones entry and, when fingerprinting, are hashed as
+ * zeros.
+ */
 static int write_chunks(struct worker *w, const struct erofs_inode *inode,
-			int fd, uint8_t *map)
-{
-	struct erofs_build *b = w->b;
-	uint64_t cs = (uint64_t)b->bs << inode->chunkbits, blk = inode->startblk;
-	uint64_t c, last = UINT64_MAX;
-	uint32_t i;
-	int ret;
-
-	memset(map, 0xff, (size_t)inode->nr_chunks * 4);
-	for (i = 0; i < inode->nr_extents; i++) {
-		const struct erofs_extent *e = &inode->extents[i];
-		uint64_t end = (e->off + e->len - 1) / cs;
-
-		c = e->off / cs;
-		if (c == last)
-			c++;
-		for (; c <= end; c++) {
-			uint64_t len = min_t(uint64_t, cs, inode->size - c * cs);
-			uint32_t addr = cpu_to_le32((uint32_t)blk);
-
-			memcpy(map + c * 4, &addr, 4);
-			ret = copy_range(w, fd, c * cs, blk << b->blkszbits, len);
-			if (ret)
-				return ret;
-			blk += round_up(len, (uint64_t)b->bs) >> b->blkszbits;
-		}
-		last = end;
-	}
-	return 0;
-}
-
-/* a chunk-based file in file order, holes hashed as zeros */
-static int hash_chunks(struct worker *w, const struct erofs_inode *inode,
-		       int fd, uint8_t *map)
+			int fd, uint8_t *map, bool hash)
 {
 	struct erofs_build *b = w->b;
 	uint64_t cs = (uint64_t)b->bs << inode->chunkbits, blk = inode->startblk;
@@ -339,15 +320,18 @@ static int hash_chunks(struct worker *w, const struct erofs_inode *inode,
 			i++;
 		if (i >= inode->nr_extents ||
 		    inode->extents[i].off >= start + len) {
-			ret = erofs_fingerprint_zeros(w->fp_ctx, len);
+			ret = hash ? erofs_fingerprint_zeros(w->fp_ctx, len) : 0;
 			if (ret)
 				return ret;
 			continue;
 		}
 		addr = cpu_to_le32((uint32_t)blk);
 		memcpy(map + (size_t)c * 4, &addr, 4);
-		ret = buffered_copy(w, fd, start, len, blk << b->blkszbits, NULL,
-				    UINT64_MAX, true);
+		if (hash)
+			ret = buffered_copy(w, fd, start, len, blk << b->blkszbits,
+					    NULL, UINT64_MAX, COPY_HASH);
+		else
+			ret = copy_range(w, fd, start, blk << b->blkszbits, len);
 		if (ret)
 			return ret;
 		blk += round_up(len, (uint64_t)b->bs) >> b->blkszbits;
@@ -367,40 +351,13 @@ static int hash_then_copy(struct worker *w, const struct erofs_inode *inode,
 			  int fd, uint8_t *tail, uint64_t plain)
 {
 	struct erofs_build *b = w->b;
-	uint64_t off = 0;
 	int ret;
 
-	if (!w->copybuf) {
-		w->copybuf = malloc(COPY_BUFSIZE);
-		if (!w->copybuf)
-			return -ENOMEM;
-	}
-	while (off < inode->size) {
-		ssize_t n = pread(fd, w->copybuf, min_t(uint64_t, COPY_BUFSIZE,
-							 inode->size - off), off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (!n)
-			return -ENODATA;
-		ret = erofs_fingerprint_update(w->fp_ctx, w->copybuf, n);
-		if (ret)
-			return ret;
-		/* the inline tail comes from the same buffer */
-		if (off + n > plain) {
-			uint64_t from = max_t(uint64_t, off, plain);
-
-			memcpy(tail + (from - plain), w->copybuf + (from - off),
-			       off + n - from);
-		}
-		off += n;
-	}
-	ret = copy_range(w, fd, 0, inode->startblk << b->blkszbits, plain);
+	/* one pass hashes everything and keeps the tail; then the kernel copy */
+	ret = buffered_copy(w, fd, 0, inode->size, 0, tail, plain,
+			    COPY_HASH | COPY_NO_WRITE);
 	if (!ret)
-		atomic_fetch_add(&b->bytes_done, inode->size - plain);
+		ret = copy_range(w, fd, 0, inode->startblk << b->blkszbits, plain);
 	return ret;
 }
 
@@ -417,20 +374,20 @@ static int copy_regular(struct worker *w, const struct erofs_inode *inode,
 		if (ret)
 			return ret;
 		if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
-			ret = hash_chunks(w, inode, fd, tail);
+			ret = write_chunks(w, inode, fd, tail, true);
 		else if (inode->size >= HASH_SPLIT_MIN)
 			ret = hash_then_copy(w, inode, fd, tail, plain);
 		else
 			ret = buffered_copy(w, fd, 0, inode->size,
 					    inode->startblk << b->blkszbits, tail,
-					    plain, true);
+					    plain, COPY_HASH);
 		if (!ret)
 			ret = erofs_fingerprint_final(b, w->fp_ctx,
 						      (struct erofs_inode *)inode);
 		return ret;
 	}
 	if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
-		return write_chunks(w, inode, fd, tail);
+		return write_chunks(w, inode, fd, tail, false);
 	ret = copy_range(w, fd, 0, inode->startblk << b->blkszbits, plain);
 	if (!ret && inode->datalayout == EROFS_INODE_FLAT_INLINE) {
 		ssize_t n = pread(fd, tail, inode->inline_size, plain);
