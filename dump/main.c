@@ -37,15 +37,20 @@ static void usage(FILE *f)
 	      "  -e                     with an inode: list every chunk, unmerged\n"
 	      "  -d N                   message level 0..9 (default 2)\n"
 	      "  -V, --version          show the version and exit\n"
-	      "  --device=PATH          an extra device, in device table order (repeatable);\n"
-	      "                         the device table is shown\n"
+	      "  --device[=PATH]        show the device table (id, blocks, mapped address);\n"
+	      "                         with PATH, an extra device, in device table order\n"
+	      "                         (repeatable)\n"
+	      "  --blob-dir=DIR         find each extra device in DIR by its blob id\n"
+	      "  --mount-options        print the device= mount options the image needs\n"
+	      "                         (paths from --blob-dir or --device=PATH, else ids)\n"
 	      "  --nid=NID              show the inode NID\n"
 	      "  --path=PATH            show the inode at PATH\n"
 	      "  --ls                   list the directory given by --nid or --path\n"
 	      "                         (default: the root)\n"
 	      "  --help                 show this help and exit\n"
 	      "\n"
-	      "Without -s, -S, --device, --nid, --path or --ls, -s is implied.\n"
+	      "Without -s, -S, --device, --nid, --path, --ls or --mount-options, -s is\n"
+	      "implied.\n"
 	      "Exit status: 0 success, 1 corrupt image, 2 usage or operational error,\n"
 	      "3 a feature this version cannot read.\n", f);
 }
@@ -460,12 +465,16 @@ enum {
 	OPT_NID,
 	OPT_PATH,
 	OPT_LS,
+	OPT_BLOB_DIR,
+	OPT_MOUNT_OPTIONS,
 };
 
 static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
-	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "device", optional_argument, NULL, OPT_DEVICE },
+	{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
+	{ "mount-options", no_argument, NULL, OPT_MOUNT_OPTIONS },
 	{ "nid", required_argument, NULL, OPT_NID },
 	{ "path", required_argument, NULL, OPT_PATH },
 	{ "ls", no_argument, NULL, OPT_LS },
@@ -476,6 +485,9 @@ int main(int argc, char **argv)
 {
 	struct erofs_rd_opts ro = { .msg = dump_msg, .level = EROFS_RD_WARN };
 	bool super = false, stats = false, every = false, ls = false, have_nid = false;
+	bool devices = false, mount_opts = false, owned = false;
+	const char *blob_dir = NULL;
+	unsigned int i;
 	const char *path = NULL;
 	struct erofs_rd_inode vi;
 	struct erofs_rd_stats st;
@@ -512,11 +524,20 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return EXIT_OK;
 		case OPT_DEVICE:
+			devices = true;
+			if (!optarg)
+				break;
 			if (ro.ndevices >= EROFS_RD_MAX_DEVICES) {
 				fprintf(stderr, PROG ": too many --device options\n");
 				return EXIT_USAGE;
 			}
 			ro.devices[ro.ndevices++] = optarg;
+			break;
+		case OPT_BLOB_DIR:
+			blob_dir = optarg;
+			break;
+		case OPT_MOUNT_OPTIONS:
+			mount_opts = true;
 			break;
 		case OPT_NID:
 			errno = 0;
@@ -548,18 +569,49 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": --nid and --path exclude each other\n");
 		return EXIT_USAGE;
 	}
-	if (!stats && !ls && !have_nid && !path && !ro.ndevices)
+	if (blob_dir && ro.ndevices) {
+		fprintf(stderr, PROG ": --blob-dir and --device=PATH exclude each other\n");
+		return EXIT_USAGE;
+	}
+	if (mount_opts && (stats || ls || have_nid || path || super || devices)) {
+		fprintf(stderr, PROG ": --mount-options goes alone (with --blob-dir)\n");
+		return EXIT_USAGE;
+	}
+	if (!stats && !ls && !have_nid && !path && !devices && !mount_opts)
 		super = true;
 	ro.path = argv[optind];
+	if (blob_dir) {
+		err = erofs_rd_blob_dir_devices(ro.path, blob_dir, &ro);
+		if (err) {
+			fprintf(stderr, PROG ": %s: cannot find its blobs in '%s': %s\n",
+				ro.path, blob_dir, strerror(-err));
+			return exit_code(err);
+		}
+		owned = true;
+	}
 	err = erofs_rd_open(&rd, &ro);
 	if (err) {
 		fprintf(stderr, PROG ": %s: cannot open the image: %s\n", ro.path,
 			strerror(-err));
-		return exit_code(err);
+		goto out_free;
+	}
+	if (mount_opts) {
+		/* the device= options the kernel needs, in slot order */
+		for (i = 0; i < erofs_rd_ndevices(rd); i++) {
+			const struct erofs_rd_device *dv = erofs_rd_device(rd, i + 1);
+
+			if (i < ro.ndevices)
+				printf("%sdevice=%s", i ? "," : "", ro.devices[i]);
+			else
+				printf("%sdevice=%.64s", i ? "," : "",
+				       (const char *)dv->tag);
+		}
+		putchar('\n');
+		goto out_close;
 	}
 	if (super)
 		show_super(rd);
-	if (ro.ndevices) {
+	if (devices) {
 		if (super)
 			putchar('\n');
 		show_devices(rd, &ro);
@@ -578,7 +630,7 @@ int main(int argc, char **argv)
 					have_nid ? nid : erofs_rd_sb(rd)->root_nid, strerror(-err));
 			goto out;
 		}
-		if (super || ro.ndevices)
+		if (super || devices)
 			putchar('\n');
 		if (ls) {
 			if (!S_ISDIR(vi.mode)) {
@@ -595,7 +647,7 @@ int main(int argc, char **argv)
 	}
 	if (stats) {
 		err = erofs_rd_check(rd, EROFS_RD_CHECK_KEEP_GOING, NULL, NULL, &st);
-		if (super || have_nid || path || ls || ro.ndevices)
+		if (super || have_nid || path || ls || devices)
 			putchar('\n');
 		show_stats(&st, 1u << erofs_rd_sb(rd)->blkszbits);
 		if (err)
@@ -603,7 +655,12 @@ int main(int argc, char **argv)
 				strerror(-err));
 	}
 out:
+out_close:
 	fflush(stdout);
 	erofs_rd_close(rd);
+out_free:
+	if (owned)
+		for (i = 0; i < ro.ndevices; i++)
+			free((char *)ro.devices[i]);
 	return exit_code(err);
 }

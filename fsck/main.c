@@ -29,6 +29,15 @@ enum {
 	EXIT_UNSUPPORTED = 3,
 };
 
+static void free_devices(struct erofs_rd_opts *ro, bool owned)
+{
+	unsigned int i;
+
+	if (owned)
+		for (i = 0; i < ro->ndevices; i++)
+			free((char *)ro->devices[i]);
+}
+
 static void usage(FILE *f)
 {
 	fputs("Usage: " PROG " [OPTIONS] IMAGE\n"
@@ -38,7 +47,10 @@ static void usage(FILE *f)
 	      "  -d N                   message level 0..9 (default 2)\n"
 	      "  -p                     print statistics after the check\n"
 	      "  -V, --version          show the version and exit\n"
-	      "  --device=PATH          an extra device, in device table order (repeatable)\n"
+	      "  --device=PATH          an extra device, in device table order (repeatable);\n"
+	      "                         a device whose slot holds a blob id is checked\n"
+	      "                         against it\n"
+	      "  --blob-dir=DIR         find each extra device in DIR by its blob id\n"
 	      "  --extract[=DIR]        read every byte of every file; with DIR, write the\n"
 	      "                         tree out below DIR\n"
 	      "  --verify-fingerprints  recompute every computed fingerprint from the\n"
@@ -98,12 +110,14 @@ enum {
 	OPT_NO_PRESERVE_OWNER,
 	OPT_NO_PRESERVE_PERMS,
 	OPT_VERIFY_FP,
+	OPT_BLOB_DIR,
 };
 
 static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
 	{ "extract", optional_argument, NULL, OPT_EXTRACT },
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "overwrite", no_argument, NULL, OPT_OVERWRITE },
@@ -213,6 +227,8 @@ int main(int argc, char **argv)
 	struct erofs_rd *rd;
 	const char *extract_dir = NULL, *image;
 	bool extract = false, force = false, stats = false, verify_fp = false;
+	bool owned_devices = false;
+	const char *blob_dir = NULL;
 	int owner = -1, perms = -1, debug = 2, opt, err, rootfd = -1;
 	struct rlimit rl;
 	char *end;
@@ -242,6 +258,9 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			ro.devices[ro.ndevices++] = optarg;
+			break;
+		case OPT_BLOB_DIR:
+			blob_dir = optarg;
 			break;
 		case OPT_EXTRACT:
 			extract = true;
@@ -290,13 +309,41 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": extraction options need --extract=DIR\n");
 		return EXIT_USAGE;
 	}
+	if (blob_dir && ro.ndevices) {
+		fprintf(stderr, PROG ": --blob-dir and --device exclude each other\n");
+		return EXIT_USAGE;
+	}
 	ro.path = image;
 	ro.level = level_of(debug);
 
+	if (blob_dir) {
+		err = erofs_rd_blob_dir_devices(image, blob_dir, &ro);
+		if (err) {
+			fprintf(stderr, PROG ": %s: cannot find its blobs in '%s': %s\n",
+				image, blob_dir, strerror(-err));
+			return exit_code(err);
+		}
+		owned_devices = true;
+	}
 	err = erofs_rd_open(&rd, &ro);
 	if (err) {
 		fprintf(stderr, PROG ": %s: cannot open the image: %s\n", image, strerror(-err));
+		free_devices(&ro, owned_devices);
 		return exit_code(err);
+	}
+	if (ro.ndevices) {
+		unsigned int bad;
+
+		err = erofs_rd_verify_blob_ids(rd, &bad);
+		if (!err && bad)
+			err = -EFSCORRUPTED;
+		if (err) {
+			fprintf(stderr, PROG ": %s: %s\n", image, bad ?
+				"a blob does not match its id" : strerror(-err));
+			erofs_rd_close(rd);
+			free_devices(&ro, owned_devices);
+			return EXIT_CORRUPT;
+		}
 	}
 
 	if (extract_dir) {
@@ -353,6 +400,7 @@ int main(int argc, char **argv)
 			strerror(-err));
 	}
 	erofs_rd_close(rd);
+	free_devices(&ro, owned_devices);
 	/* a failed extraction is a failure of the run, whatever its errno */
 	if (extract_dir && err && err != -EOPNOTSUPP)
 		return EXIT_CORRUPT;

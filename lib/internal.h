@@ -48,6 +48,20 @@ struct erofs_extent {
 	uint64_t off, len;
 };
 
+/* one chunk of a chunk-based file, at the granularity data is written in */
+struct erofs_chunk {
+	uint64_t blk;		/* block on the device of 'ref' (see below) */
+	uint16_t ref;		/* 0: this build's data area; k: dict blob k */
+	uint8_t flags;		/* EROFS_CHUNK_* */
+};
+
+enum {
+	EROFS_CHUNK_HOLE	= 1 << 0,	/* no data: reads as zeros */
+	EROFS_CHUNK_NEW		= 1 << 1,	/* this file's bytes are written */
+};
+
+#define EROFS_DIGEST_LEN	32	/* SHA-256, for chunk deduplication */
+
 struct erofs_inode {
 	/* from the source */
 	uint32_t mode;
@@ -72,14 +86,21 @@ struct erofs_inode {
 	struct erofs_extent *extents;	/* sparse files: data ranges */
 	uint32_t nr_extents;
 
+	/* chunk-based files */
+	struct erofs_chunk *chunks;	/* nr_wchunks entries */
+	uint32_t nr_wchunks;
+	uint8_t wchunkbits;		/* chunk size data is planned in */
+	uint8_t (*digests)[EROFS_DIGEST_LEN];	/* per chunk, for dedupe */
+
 	/* planned */
 	uint8_t datalayout;
 	bool extended;
 	bool placed;
-	uint8_t chunkbits;
+	uint8_t chunkbits;		/* of the chunk index (merged chunks) */
 	uint16_t xattr_icount;
 	uint32_t xattr_size;
-	uint32_t inline_size;		/* tail bytes or chunk map bytes */
+	uint32_t inline_size;		/* tail bytes, or chunk map bytes with
+					 * the padding before 8-byte entries */
 	uint32_t nr_chunks;
 	uint64_t nid;
 	uint64_t startblk;		/* first data block, or chunk data start */
@@ -149,6 +170,13 @@ struct erofs_build {
 	uint64_t total_blocks;
 	bool any_chunked;
 
+	/* chunks, dedupe and devices (chunk.c, devtable.c) */
+	unsigned int chunkbits;		/* --chunksize as bits over the block */
+	bool chunk_indexes;		/* 8-byte entries: the image has devices */
+	uint64_t chunk_blocks;		/* blocks of this build's chunk data */
+	struct erofs_dedupe *dd;	/* digest table */
+	struct erofs_blobs *blobs;	/* new blob, dict blobs, device table */
+
 	/* path scratch for exclusion matching */
 	char *relpath;
 	size_t relpath_len, relpath_cap;
@@ -208,10 +236,52 @@ uint64_t erofs_dir_size(const struct erofs_inode *dir, uint32_t bs);
 int erofs_dir_build(const struct erofs_inode *dir, uint32_t bs, uint8_t *buf);
 
 /* layout.c */
+int erofs_order_inodes(struct erofs_build *b);
 int erofs_plan_layout(struct erofs_build *b);
+
+/* chunk.c */
+bool erofs_chunk_wanted(const struct erofs_build *b);
+int erofs_chunk_setup_inode(struct erofs_build *b, struct erofs_inode *inode);
+int erofs_chunk_plan(struct erofs_build *b);
+uint32_t erofs_chunk_map_size(const struct erofs_build *b,
+			      const struct erofs_inode *inode, uint32_t base);
+void erofs_chunk_write_map(const struct erofs_build *b,
+			   const struct erofs_inode *inode, uint8_t *buf);
+bool erofs_chunk_has_data(const struct erofs_inode *inode, uint64_t start,
+			  uint64_t len);
+void erofs_chunk_free(struct erofs_build *b);
+
+/* chunk.c: the digest table */
+int erofs_dedupe_insert(struct erofs_build *b, const uint8_t *digest,
+			uint32_t nbytes, uint16_t ref, uint64_t blk,
+			const struct erofs_inode *inode, uint64_t off);
+
+/* devtable.c */
+int erofs_blob_failed(struct erofs_build *b, int err);
+bool erofs_blob_wanted(const struct erofs_build *b);
+bool erofs_blob_new(const struct erofs_build *b);
+void erofs_blobs_note_reuse(struct erofs_build *b, uint16_t ref,
+			    uint64_t nbytes);
+void erofs_devtable_place(struct erofs_build *b, uint64_t pos);
+uint64_t erofs_devtable_start(const struct erofs_build *b);
+int erofs_blobs_setup(struct erofs_build *b);
+int erofs_blobs_dict_lookup(struct erofs_build *b);
+unsigned int erofs_devtable_slots(const struct erofs_build *b);
+int erofs_blobs_assign_devices(struct erofs_build *b);
+uint16_t erofs_blobs_device_id(const struct erofs_build *b, uint16_t ref);
+int erofs_blob_create(struct erofs_build *b);
+int erofs_blob_fd(const struct erofs_build *b);
+int erofs_blob_finish(struct erofs_build *b);
+int erofs_devtable_write(struct erofs_build *b);
+int erofs_blob_commit(struct erofs_build *b);
+void erofs_blob_abort(struct erofs_build *b);
+int erofs_blob_dict_read(struct erofs_build *b, uint16_t ref, void *buf,
+			 uint64_t len, uint64_t off);
+void erofs_blobs_free(struct erofs_build *b);
 
 /* writer.c */
 int erofs_write_all(struct erofs_build *b);
+int erofs_digest_all(struct erofs_build *b);
 
 /* super.c */
 int erofs_write_super(struct erofs_build *b);
@@ -220,6 +290,12 @@ int erofs_write_super(struct erofs_build *b);
 int erofs_output_failed(struct erofs_build *b, int err);
 int erofs_pwrite_all(struct erofs_build *b, const void *buf, size_t len,
 		     uint64_t off);
+int erofs_pwrite_fd(struct erofs_build *b, int fd, const void *buf, size_t len,
+		    uint64_t off);
+int erofs_tmpfile_create(struct erofs_build *b, const char *target,
+			 const char *dir, unsigned int slot, char **tmp);
+int erofs_check_target_dir(struct erofs_build *b, const char *what,
+			   const char *target, const char *dir);
 int erofs_output_check(struct erofs_build *b);
 int erofs_output_create(struct erofs_build *b);
 int erofs_output_commit(struct erofs_build *b);

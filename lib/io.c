@@ -22,17 +22,19 @@ int erofs_output_failed(struct erofs_build *b, int err)
 	return err;
 }
 
-int erofs_pwrite_all(struct erofs_build *b, const void *buf, size_t len,
-		     uint64_t off)
+int erofs_pwrite_fd(struct erofs_build *b, int fd, const void *buf, size_t len,
+		    uint64_t off)
 {
 	const char *p = buf;
 
 	while (len) {
-		ssize_t n = pwrite(b->outfd, p, len, off);
+		ssize_t n = pwrite(fd, p, len, off);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			if (fd != b->outfd)
+				return erofs_blob_failed(b, -errno);
 			return erofs_output_failed(b, -errno);
 		}
 		p += n;
@@ -42,17 +44,42 @@ int erofs_pwrite_all(struct erofs_build *b, const void *buf, size_t len,
 	return 0;
 }
 
+int erofs_pwrite_all(struct erofs_build *b, const void *buf, size_t len,
+		     uint64_t off)
+{
+	return erofs_pwrite_fd(b, b->outfd, buf, len, off);
+}
+
 /*
  * Before the scan: refuse a directory as the target, remember an existing
  * image so the scan leaves it out, and check that the folder can take a new
  * file, so a long scan is not wasted on an impossible build.
  */
+/* that the folder 'dir' of 'target' can take a new file */
+int erofs_check_target_dir(struct erofs_build *b, const char *what,
+			   const char *target, const char *dir)
+{
+	struct stat st;
+	int err = 0;
+
+	if (stat(dir, &st))
+		err = errno;
+	else if (!S_ISDIR(st.st_mode))
+		err = ENOTDIR;
+	else if (access(dir, W_OK | X_OK))
+		err = errno;
+	if (err)
+		erofs_err(b, "cannot create %s '%s': %s", what, target,
+			  strerror(err));
+	return -err;
+}
+
 int erofs_output_check(struct erofs_build *b)
 {
 	const char *target = b->opts->image_path;
-	char *dcopy, *dir;
+	char *dcopy;
 	struct stat st;
-	int ret = 0;
+	int ret;
 
 	if (!stat(target, &st)) {
 		if (S_ISDIR(st.st_mode)) {
@@ -66,61 +93,62 @@ int erofs_output_check(struct erofs_build *b)
 	dcopy = strdup(target);
 	if (!dcopy)
 		return -ENOMEM;
-	dir = dirname(dcopy);
-	if (stat(dir, &st)) {
-		ret = -errno;
-		erofs_err(b, "cannot create image '%s': %s", target,
-			  strerror(errno));
-	} else if (!S_ISDIR(st.st_mode)) {
-		ret = -ENOTDIR;
-		erofs_err(b, "cannot create image '%s': %s", target,
-			  strerror(ENOTDIR));
-	} else if (access(dir, W_OK | X_OK)) {
-		ret = -errno;
-		erofs_err(b, "cannot create image '%s': %s", target,
-			  strerror(errno));
-	}
+	ret = erofs_check_target_dir(b, "image", target, dirname(dcopy));
 	free(dcopy);
+	return ret;
+}
+
+/*
+ * A temporary file in 'dir' (default: the folder of 'target'), named after
+ * the target so that a leftover is recognisable.
+ */
+int erofs_tmpfile_create(struct erofs_build *b, const char *target,
+			 const char *dir, unsigned int slot, char **tmp)
+{
+	char *dcopy, *bcopy;
+	int fd, ret = 0;
+
+	dcopy = strdup(target);
+	bcopy = strdup(target);
+	if (!dcopy || !bcopy) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (asprintf(tmp, "%s/.%s.XXXXXX", dir ? dir : dirname(dcopy),
+		     basename(bcopy)) < 0) {
+		*tmp = NULL;
+		ret = -ENOMEM;
+		goto out;
+	}
+	fd = mkostemp(*tmp, O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		free(*tmp);
+		*tmp = NULL;
+		goto out;
+	}
+	ret = fd;
+	if (b->opts->tmpfile)
+		b->opts->tmpfile(b->opts->cb_ctx, slot, *tmp);
+out:
+	free(dcopy);
+	free(bcopy);
 	return ret;
 }
 
 /* after planning: the temporary file that becomes the image */
 int erofs_output_create(struct erofs_build *b)
 {
-	const char *target = b->opts->image_path;
-	char *dcopy, *bcopy, *dir, *base;
-	int ret;
+	int fd = erofs_tmpfile_create(b, b->opts->image_path, NULL, 0,
+				      &b->tmp_path);
 
-	dcopy = strdup(target);
-	bcopy = strdup(target);
-	if (!dcopy || !bcopy) {
-		free(dcopy);
-		free(bcopy);
-		return -ENOMEM;
+	if (fd < 0) {
+		erofs_err(b, "cannot create image '%s': %s",
+			  b->opts->image_path, strerror(-fd));
+		return fd;
 	}
-	dir = dirname(dcopy);
-	base = basename(bcopy);
-	if (asprintf(&b->tmp_path, "%s/.%s.XXXXXX", dir, base) < 0) {
-		b->tmp_path = NULL;
-		ret = -ENOMEM;
-		goto out;
-	}
-	b->outfd = mkostemp(b->tmp_path, O_CLOEXEC);
-	if (b->outfd < 0) {
-		ret = -errno;
-		erofs_err(b, "cannot create image '%s': %s", target,
-			  strerror(errno));
-		free(b->tmp_path);
-		b->tmp_path = NULL;
-		goto out;
-	}
-	if (b->opts->tmpfile)
-		b->opts->tmpfile(b->opts->cb_ctx, b->tmp_path);
-	ret = 0;
-out:
-	free(dcopy);
-	free(bcopy);
-	return ret;
+	b->outfd = fd;
+	return 0;
 }
 
 int erofs_output_commit(struct erofs_build *b)
@@ -150,7 +178,7 @@ int erofs_output_commit(struct erofs_build *b)
 	free(b->tmp_path);
 	b->tmp_path = NULL;
 	if (b->opts->tmpfile)
-		b->opts->tmpfile(b->opts->cb_ctx, NULL);
+		b->opts->tmpfile(b->opts->cb_ctx, 0, NULL);
 	return 0;
 }
 
@@ -164,6 +192,6 @@ void erofs_output_abort(struct erofs_build *b)
 		free(b->tmp_path);
 		b->tmp_path = NULL;
 		if (b->opts->tmpfile)
-			b->opts->tmpfile(b->opts->cb_ctx, NULL);
+			b->opts->tmpfile(b->opts->cb_ctx, 0, NULL);
 	}
 }

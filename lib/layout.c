@@ -35,7 +35,7 @@ static int place_children(struct erofs_inode *dir, struct erofs_inode **order,
 	return 0;
 }
 
-static int order_inodes(struct erofs_build *b)
+int erofs_order_inodes(struct erofs_build *b)
 {
 	struct erofs_inode **order = malloc(b->nr_inodes * sizeof(*order));
 	uint64_t n = 0;
@@ -105,52 +105,6 @@ static int choose_epoch(struct erofs_build *b)
 	b->epoch = best.sec;
 	b->fixed_nsec = best.nsec;
 	return 0;
-}
-
-/* bytes the chunks holding data take with chunks of bs << chunkbits */
-static uint64_t chunk_data_bytes(const struct erofs_build *b,
-				 const struct erofs_inode *inode,
-				 unsigned int chunkbits)
-{
-	uint64_t cs = (uint64_t)b->bs << chunkbits, last = UINT64_MAX;
-	uint64_t bytes = 0;
-	uint32_t i;
-
-	for (i = 0; i < inode->nr_extents; i++) {
-		const struct erofs_extent *e = &inode->extents[i];
-		uint64_t c = e->off / cs, end = (e->off + e->len - 1) / cs;
-
-		/* a chunk shared with the previous extent counts once */
-		if (c == last)
-			c++;
-		for (; c <= end; c++)
-			bytes += min_t(uint64_t, cs, round_up(inode->size - c * cs,
-				       (uint64_t)b->bs));
-		last = end;
-	}
-	return bytes;
-}
-
-/* chunk size (as chunkbits) that minimises chunk map plus stored data */
-static void plan_chunks(struct erofs_build *b, struct erofs_inode *inode)
-{
-	uint64_t bestcost = UINT64_MAX;
-	unsigned int cb, best = 0;
-
-	for (cb = 0; cb <= EROFS_CHUNK_FORMAT_BLKBITS_MASK; cb++) {
-		uint64_t cs = (uint64_t)b->bs << cb;
-		uint64_t cost = DIV_ROUND_UP(inode->size, cs) * 4 +
-				chunk_data_bytes(b, inode, cb);
-
-		if (cost < bestcost) {
-			bestcost = cost;
-			best = cb;
-		}
-		if (cs >= inode->size)
-			break;
-	}
-	inode->chunkbits = best;
-	inode->nr_chunks = DIV_ROUND_UP(inode->size, (uint64_t)b->bs << best);
 }
 
 /*
@@ -303,14 +257,21 @@ int erofs_plan_layout(struct erofs_build *b)
 	uint64_t pos, i, blk, *order = NULL;
 	int ret;
 
-	ret = order_inodes(b);
-	if (ret)
-		return ret;
 	ret = choose_epoch(b);
 	if (ret)
 		return ret;
 
 	pos = round_up(b->shared_start + erofs_xattr_pool_size(b), 32ull);
+	if (erofs_devtable_slots(b)) {
+		/* the device table follows the shared xattrs */
+		pos = round_up(pos, (uint64_t)EROFS_DEVT_SLOT_SIZE);
+		if (pos / EROFS_DEVT_SLOT_SIZE > UINT16_MAX) {
+			erofs_err(b, "the shared xattrs leave no room for a device table");
+			return -EFBIG;
+		}
+		erofs_devtable_place(b, pos);
+		pos += erofs_devtable_slots(b) * EROFS_DEVT_SLOT_SIZE;
+	}
 	b->meta_blkaddr = 0;
 	if (pos / 32 > UINT16_MAX) {
 		/* the root NID has 16 bits: count NIDs from a later block */
@@ -337,7 +298,8 @@ int erofs_plan_layout(struct erofs_build *b)
 			inode->gid > UINT16_MAX || inode->nlink > UINT16_MAX ||
 			inode->mtime != b->epoch ||
 			inode->mtime_nsec != b->fixed_nsec;
-		inode->datalayout = EROFS_INODE_FLAT_PLAIN;
+		if (inode->datalayout != EROFS_INODE_CHUNK_BASED)
+			inode->datalayout = EROFS_INODE_FLAT_PLAIN;
 		inode->inline_size = 0;
 
 		switch (inode->mode & S_IFMT) {
@@ -355,11 +317,8 @@ int erofs_plan_layout(struct erofs_build *b)
 			inode->extended = true;
 		base = (inode->extended ? 64 : 32) + inode->xattr_size;
 
-		if (S_ISREG(inode->mode) && inode->extents) {
-			plan_chunks(b, inode);
-			inode->datalayout = EROFS_INODE_CHUNK_BASED;
-			inode->inline_size = inode->nr_chunks * 4;
-			b->any_chunked = true;
+		if (inode->datalayout == EROFS_INODE_CHUNK_BASED) {
+			inode->inline_size = erofs_chunk_map_size(b, inode, base);
 		} else if (S_ISLNK(inode->mode)) {
 			if (size < bs && base + size <= bs) {
 				inode->datalayout = EROFS_INODE_FLAT_INLINE;
@@ -407,17 +366,16 @@ int erofs_plan_layout(struct erofs_build *b)
 			  (unsigned long long)unused);
 	}
 	b->data_blkaddr = blk = DIV_ROUND_UP(pos, (uint64_t)bs);
+	/* chunk data first, unless it goes to a blob; then flat data */
+	if (!erofs_blob_new(b))
+		blk += b->chunk_blocks;
 
 	for (i = 0; i < b->nr_inodes; i++) {
 		struct erofs_inode *inode = b->inodes[i];
 		uint64_t nblocks;
 
-		if (inode->datalayout == EROFS_INODE_CHUNK_BASED) {
-			inode->startblk = blk;
-			blk += chunk_data_bytes(b, inode, inode->chunkbits) >>
-				b->blkszbits;
+		if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
 			continue;
-		}
 		if (!S_ISREG(inode->mode) && !S_ISDIR(inode->mode) &&
 		    !S_ISLNK(inode->mode))
 			continue;

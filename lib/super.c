@@ -65,6 +65,12 @@ int erofs_write_super(struct erofs_build *b)
 	}
 	if (b->any_chunked)
 		incompat |= EROFS_FEATURE_INCOMPAT_CHUNKED_FILE;
+	if (erofs_devtable_slots(b)) {
+		incompat |= EROFS_FEATURE_INCOMPAT_DEVICE_TABLE;
+		sb.extra_devices = cpu_to_le16(erofs_devtable_slots(b));
+		sb.devt_slotoff = cpu_to_le16(erofs_devtable_start(b) /
+					      EROFS_DEVT_SLOT_SIZE);
+	}
 	sb.feature_compat = cpu_to_le32(compat);
 	sb.feature_incompat = cpu_to_le32(incompat);
 	memcpy(sb.uuid, b->report->uuid, 16);
@@ -118,6 +124,48 @@ void erofs_mkfs_opts_init(struct erofs_mkfs_opts *o)
 	o->xattr_tolerance = 2;
 }
 
+void erofs_mkfs_report_release(struct erofs_mkfs_report *r)
+{
+	free(r->blob_path);
+	r->blob_path = NULL;
+}
+
+/*
+ * Chunk-based files: which they are, the digests of their chunks (read with
+ * the fingerprints, when deduplicating), the dictionaries' chunks, and where
+ * every chunk goes.
+ */
+static int plan_chunks(struct erofs_build *b)
+{
+	uint64_t i;
+	int ret;
+
+	if (b->opts->chunksize)
+		b->chunkbits = __builtin_ctz(b->opts->chunksize) - b->blkszbits;
+	for (i = 0; i < b->nr_inodes; i++) {
+		ret = erofs_chunk_setup_inode(b, b->inodes[i]);
+		if (ret)
+			return ret;
+	}
+	if (!b->any_chunked)
+		return erofs_blobs_assign_devices(b);
+	if (b->opts->dedupe || b->opts->nr_blob_dicts) {
+		ret = erofs_digest_all(b);
+		if (ret)
+			return ret;
+		phase_mark(b, "chunk digests");
+		ret = erofs_blobs_dict_lookup(b);
+		if (ret)
+			return ret;
+		if (b->opts->nr_blob_dicts)
+			phase_mark(b, "blob dictionaries");
+	}
+	ret = erofs_chunk_plan(b);
+	if (ret)
+		return ret;
+	return erofs_blobs_assign_devices(b);
+}
+
 static void fill_report(struct erofs_build *b)
 {
 	struct erofs_mkfs_report *r = b->report;
@@ -134,7 +182,7 @@ static void fill_report(struct erofs_build *b)
 		case S_IFREG:
 			r->regular++;
 			r->data_bytes += inode->size;
-			if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
+			if (inode->extents)
 				r->sparse_files++;
 			break;
 		case S_IFLNK:
@@ -198,15 +246,24 @@ int erofs_mkfs_build(const struct erofs_mkfs_opts *o,
 	ret = erofs_output_check(&b);
 	if (ret)
 		goto out;
+	ret = erofs_blobs_setup(&b);
+	if (ret)
+		goto out;
 	phase_mark(&b, NULL);
 	ret = erofs_source_dir_scan(&b);
 	if (ret)
 		goto out;
 	phase_mark(&b, "scan");
+	ret = erofs_order_inodes(&b);
+	if (ret)
+		goto out;
 	ret = erofs_fingerprint_apply_map(&b);
 	if (ret)
 		goto out;
 	ret = erofs_xattr_plan(&b);
+	if (ret)
+		goto out;
+	ret = plan_chunks(&b);
 	if (ret)
 		goto out;
 	ret = erofs_plan_layout(&b);
@@ -214,12 +271,20 @@ int erofs_mkfs_build(const struct erofs_mkfs_opts *o,
 		goto out;
 	phase_mark(&b, "plan");
 	ret = erofs_output_create(&b);
+	if (!ret)
+		ret = erofs_blob_create(&b);
 	if (ret)
 		goto out;
 	ret = erofs_write_all(&b);
 	if (ret)
 		goto out;
 	phase_mark(&b, "write");
+	ret = erofs_blob_finish(&b);
+	if (!ret)
+		ret = erofs_devtable_write(&b);
+	if (ret)
+		goto out;
+	phase_mark(&b, "blob digest");
 	ret = erofs_write_super(&b);
 	if (ret) {
 		if (!atomic_load(&b.out_failed))
@@ -231,6 +296,9 @@ int erofs_mkfs_build(const struct erofs_mkfs_opts *o,
 	ret = erofs_manifest_prepare(&b);
 	if (ret)
 		goto out;
+	ret = erofs_blob_commit(&b);
+	if (ret)
+		goto out;
 	ret = erofs_output_commit(&b);
 	if (!ret)
 		ret = erofs_manifest_commit(&b);
@@ -239,8 +307,12 @@ int erofs_mkfs_build(const struct erofs_mkfs_opts *o,
 out:
 	if (ret) {
 		erofs_output_abort(&b);
+		erofs_blob_abort(&b);
 		erofs_manifest_abort(&b);
+		erofs_mkfs_report_release(report);
 	}
+	erofs_chunk_free(&b);
+	erofs_blobs_free(&b);
 	if (b.rootfd >= 0)
 		close(b.rootfd);
 	erofs_tree_free(&b);

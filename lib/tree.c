@@ -198,6 +198,8 @@ void erofs_tree_free(struct erofs_build *b)
 		free(inode->children);
 		free(inode->xattrs);
 		free(inode->extents);
+		free(inode->chunks);
+		free(inode->digests);
 		free(inode->symlink);
 		free(inode->fp_value);
 		if (inode == b->root)

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "internal.h"
 #include "fingerprint.h"
 
@@ -25,16 +27,23 @@ struct waitgroup {
 	unsigned int finished;
 };
 
+struct worker;
+typedef int (*job_fn)(struct worker *w, struct erofs_inode *inode);
+
 struct worker {
 	struct erofs_build *b;
+	job_fn job;
 	pthread_t th;
 	uint8_t *meta;
 	size_t meta_cap;
 	uint8_t *copybuf;
 	int ret;
 	struct waitgroup *wg;
+	int dst;		/* where data goes: the image or the blob */
+	int wb_fd;
 	uint64_t wb_lo, wb_hi;	/* range written since the last writeback kick */
 	void *fp_ctx;		/* digest context, when fingerprinting */
+	EVP_MD_CTX *chunk_ctx;	/* chunk digests, for dedupe */
 	/* children of one directory come in a row: keep its descriptor */
 	const struct erofs_inode *dir;
 	int dirfd;
@@ -68,6 +77,11 @@ static void kick_writeback(struct worker *w, uint64_t off, uint64_t len)
 {
 	if (w->b->opts->no_fsync)
 		return;
+	if (w->wb_fd != w->dst) {
+		/* only a hint: a range left behind is flushed at the end */
+		w->wb_fd = w->dst;
+		w->wb_lo = w->wb_hi = 0;
+	}
 	if (w->wb_hi == w->wb_lo) {
 		w->wb_lo = off;
 		w->wb_hi = off + len;
@@ -77,7 +91,7 @@ static void kick_writeback(struct worker *w, uint64_t off, uint64_t len)
 	}
 	if (w->wb_hi - w->wb_lo < WRITEBACK_KICK)
 		return;
-	sync_file_range(w->b->outfd, w->wb_lo, w->wb_hi - w->wb_lo,
+	sync_file_range(w->dst, w->wb_lo, w->wb_hi - w->wb_lo,
 			SYNC_FILE_RANGE_WRITE);
 	w->wb_lo = w->wb_hi = 0;
 }
@@ -145,7 +159,8 @@ static int buffered_copy(struct worker *w, int fd, uint64_t off, uint64_t len,
 		}
 		blk_part = off < plain ? min_t(uint64_t, n, plain - off) : 0;
 		if (blk_part && !(flags & COPY_NO_WRITE)) {
-			ret = erofs_pwrite_all(b, w->copybuf, blk_part, out);
+			ret = erofs_pwrite_fd(b, w->dst, w->copybuf, blk_part,
+					      out);
 			if (ret)
 				return ret;
 			kick_writeback(w, out, blk_part);
@@ -177,7 +192,7 @@ static int copy_range(struct worker *w, int infd, uint64_t in_off,
 
 	while (len) {
 		loff_t ioff = in_off, ooff = out_off;
-		ssize_t n = copy_file_range(infd, &ioff, b->outfd, &ooff,
+		ssize_t n = copy_file_range(infd, &ioff, w->dst, &ooff,
 					    min_t(uint64_t, len, 1u << 30), 0);
 
 		if (n < 0) {
@@ -188,7 +203,9 @@ static int copy_range(struct worker *w, int infd, uint64_t in_off,
 			    errno == EBADF)
 				return fallback_copy(w, infd, in_off, out_off, len);
 			if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)
-				return erofs_output_failed(b, -errno);
+				return w->dst == b->outfd ?
+					erofs_output_failed(b, -errno) :
+					erofs_blob_failed(b, -errno);
 			/* tell read errors from write errors */
 			return fallback_copy(w, infd, in_off, out_off, len);
 		}
@@ -228,7 +245,9 @@ static void fill_core(const struct erofs_build *b,
 	case S_IFDIR:
 	case S_IFLNK:
 		u = inode->datalayout == EROFS_INODE_CHUNK_BASED ?
-			inode->chunkbits : (uint32_t)inode->startblk;
+			inode->chunkbits | (b->chunk_indexes ?
+					    EROFS_CHUNK_FORMAT_INDEXES : 0) :
+			(uint32_t)inode->startblk;
 		break;
 	}
 
@@ -298,45 +317,41 @@ static int check_unchanged(struct erofs_build *b,
 }
 
 /*
- * A chunk-based file in file order: chunks with data get the next blocks,
- * holes keep the all-ones entry and, when fingerprinting, are hashed as
- * zeros.
+ * A chunk-based file in file order: the chunks planned as new are copied to
+ * their blocks (in the blob, or in the image's data area), holes and shared
+ * chunks are skipped.  When the fingerprint is still to be computed, every
+ * byte passes through the digest, holes as zeros.
  */
 static int write_chunks(struct worker *w, const struct erofs_inode *inode,
 			int fd, uint8_t *map, bool hash)
 {
 	struct erofs_build *b = w->b;
-	uint64_t cs = (uint64_t)b->bs << inode->chunkbits, blk = inode->startblk;
-	uint32_t c, i = 0;
-	int ret;
+	uint64_t cs = (uint64_t)b->bs << inode->wchunkbits;
+	uint64_t base = erofs_blob_new(b) ? 0 : b->data_blkaddr;
+	uint32_t entry = b->chunk_indexes ? 8 : 4, c;
+	int ret = 0;
 
-	memset(map, 0xff, (size_t)inode->nr_chunks * 4);
-	for (c = 0; c < inode->nr_chunks; c++) {
+	for (c = 0; c < inode->nr_wchunks && !ret; c++) {
+		const struct erofs_chunk *ch = &inode->chunks[c];
 		uint64_t start = c * cs, len = min_t(uint64_t, cs, inode->size - start);
-		uint32_t addr;
+		uint64_t out = (base + ch->blk) << b->blkszbits;
 
-		while (i < inode->nr_extents &&
-		       inode->extents[i].off + inode->extents[i].len <= start)
-			i++;
-		if (i >= inode->nr_extents ||
-		    inode->extents[i].off >= start + len) {
+		if (ch->flags & EROFS_CHUNK_HOLE)
 			ret = hash ? erofs_fingerprint_zeros(w->fp_ctx, len) : 0;
-			if (ret)
-				return ret;
-			continue;
-		}
-		addr = cpu_to_le32((uint32_t)blk);
-		memcpy(map + (size_t)c * 4, &addr, 4);
-		if (hash)
-			ret = buffered_copy(w, fd, start, len, blk << b->blkszbits,
-					    NULL, UINT64_MAX, COPY_HASH);
+		else if (!(ch->flags & EROFS_CHUNK_NEW))
+			ret = hash ? buffered_copy(w, fd, start, len, 0, NULL,
+						   UINT64_MAX,
+						   COPY_HASH | COPY_NO_WRITE) : 0;
+		else if (hash)
+			ret = buffered_copy(w, fd, start, len, out, NULL,
+					    UINT64_MAX, COPY_HASH);
 		else
-			ret = copy_range(w, fd, start, blk << b->blkszbits, len);
-		if (ret)
-			return ret;
-		blk += round_up(len, (uint64_t)b->bs) >> b->blkszbits;
+			ret = copy_range(w, fd, start, out, len);
 	}
-	return 0;
+	if (!ret)
+		erofs_chunk_write_map(b, inode, map + (inode->inline_size -
+						       inode->nr_chunks * entry));
+	return ret;
 }
 
 /*
@@ -369,7 +384,9 @@ static int copy_regular(struct worker *w, const struct erofs_inode *inode,
 		inode->size - inode->inline_size : inode->size;
 	int ret;
 
-	if (inode->fp_source == EROFS_FP_COMPUTED) {
+	if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
+		w->dst = erofs_blob_fd(b);
+	if (inode->fp_source == EROFS_FP_COMPUTED && !inode->fp_value) {
 		ret = erofs_fingerprint_init(b, &w->fp_ctx);
 		if (ret)
 			return ret;
@@ -410,6 +427,7 @@ static int write_regular(struct worker *w, const struct erofs_inode *inode,
 
 	if (!inode->size)
 		return 0;
+	w->dst = b->outfd;
 	fd = open_in_dir(w, inode);
 	if (fd < 0) {
 		if (fd == -ENOENT)
@@ -456,7 +474,7 @@ static int write_dir(struct worker *w, const struct erofs_inode *inode,
 	return ret;
 }
 
-static int write_inode(struct worker *w, const struct erofs_inode *inode)
+static int write_inode(struct worker *w, struct erofs_inode *inode)
 {
 	struct erofs_build *b = w->b;
 	uint32_t isize = inode->extended ? 64 : 32;
@@ -506,7 +524,7 @@ static void *worker_main(void *arg)
 
 		if (i >= b->nr_inodes)
 			break;
-		w->ret = write_inode(w, b->inodes[i]);
+		w->ret = w->job(w, b->inodes[i]);
 		if (w->ret) {
 			atomic_store(&b->failed, 1);
 			break;
@@ -553,7 +571,8 @@ static int write_tables(struct erofs_build *b)
 	return ret;
 }
 
-int erofs_write_all(struct erofs_build *b)
+/* runs job on every inode, on the workers; the first error wins */
+static int run_pool(struct erofs_build *b, job_fn job)
 {
 	unsigned int n = b->opts->workers, i, started = 0;
 	struct worker *ws;
@@ -561,28 +580,11 @@ int erofs_write_all(struct erofs_build *b)
 		.lock = PTHREAD_MUTEX_INITIALIZER,
 		.cond = PTHREAD_COND_INITIALIZER,
 	};
-	uint64_t k;
 	int ret;
 
-	if (ftruncate(b->outfd, (off_t)(b->total_blocks << b->blkszbits)))
-		return erofs_output_failed(b, -errno);
-	/*
-	 * Reserving the blocks at once is cheaper than block by block while
-	 * copying, and a full disk shows before any work is done.  Filesystems
-	 * without fallocate just allocate as we write.
-	 */
-	if (fallocate(b->outfd, 0, 0, (off_t)(b->total_blocks << b->blkszbits)) &&
-	    (errno == ENOSPC || errno == EDQUOT || errno == EFBIG))
-		return erofs_output_failed(b, -errno);
-	ret = write_tables(b);
-	if (ret)
-		return ret;
-
-	b->bytes_total = 0;
-	for (k = 0; k < b->nr_inodes; k++)
-		if (S_ISREG(b->inodes[k]->mode))
-			b->bytes_total += b->inodes[k]->size;
-
+	atomic_store(&b->next_work, 0);
+	atomic_store(&b->inodes_done, 0);
+	atomic_store(&b->bytes_done, 0);
 	if (!n) {
 		long c = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -595,8 +597,11 @@ int erofs_write_all(struct erofs_build *b)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		ws[i].b = b;
+		ws[i].job = job;
 		ws[i].wg = &wg;
 		ws[i].dirfd = -1;
+		ws[i].dst = b->outfd;
+		ws[i].wb_fd = b->outfd;
 		if (pthread_create(&ws[i].th, NULL, worker_main, &ws[i]))
 			break;
 		started++;
@@ -631,6 +636,7 @@ int erofs_write_all(struct erofs_build *b)
 		free(ws[i].meta);
 		free(ws[i].copybuf);
 		erofs_fingerprint_free_ctx(ws[i].fp_ctx);
+		EVP_MD_CTX_free(ws[i].chunk_ctx);
 		if (ws[i].dir && ws[i].dirfd >= 0 && ws[i].dirfd != b->rootfd)
 			close(ws[i].dirfd);
 	}
@@ -638,4 +644,145 @@ int erofs_write_all(struct erofs_build *b)
 	if (!ret)
 		call_progress(b);
 	return ret;
+}
+
+int erofs_write_all(struct erofs_build *b)
+{
+	uint64_t k;
+	int ret;
+
+	if (ftruncate(b->outfd, (off_t)(b->total_blocks << b->blkszbits)))
+		return erofs_output_failed(b, -errno);
+	/*
+	 * Reserving the blocks at once is cheaper than block by block while
+	 * copying, and a full disk shows before any work is done.  Filesystems
+	 * without fallocate just allocate as we write.
+	 */
+	if (fallocate(b->outfd, 0, 0, (off_t)(b->total_blocks << b->blkszbits)) &&
+	    (errno == ENOSPC || errno == EDQUOT || errno == EFBIG))
+		return erofs_output_failed(b, -errno);
+	ret = write_tables(b);
+	if (ret)
+		return ret;
+
+	b->bytes_total = 0;
+	for (k = 0; k < b->nr_inodes; k++)
+		if (S_ISREG(b->inodes[k]->mode))
+			b->bytes_total += b->inodes[k]->size;
+	return run_pool(b, write_inode);
+}
+
+/*
+ * The pass before planning, for deduplication: each chunk's SHA-256, and
+ * from the same read the fingerprint, so that the writing pass only copies.
+ */
+static int digest_chunks(struct worker *w, struct erofs_inode *inode, int fd)
+{
+	struct erofs_build *b = w->b;
+	uint64_t cs = (uint64_t)b->bs << inode->wchunkbits;
+	bool fp = inode->fp_source == EROFS_FP_COMPUTED;
+	unsigned int dlen;
+	uint32_t c;
+	int ret;
+
+	if (!w->copybuf) {
+		w->copybuf = malloc(COPY_BUFSIZE);
+		if (!w->copybuf)
+			return -ENOMEM;
+	}
+	if (!w->chunk_ctx) {
+		w->chunk_ctx = EVP_MD_CTX_new();
+		if (!w->chunk_ctx)
+			return -ENOMEM;
+	}
+	if (fp) {
+		ret = erofs_fingerprint_init(b, &w->fp_ctx);
+		if (ret)
+			return ret;
+	}
+	for (c = 0; c < inode->nr_wchunks; c++) {
+		uint64_t off = c * cs, left = min_t(uint64_t, cs, inode->size - off);
+
+		if (inode->chunks[c].flags & EROFS_CHUNK_HOLE) {
+			if (fp) {
+				ret = erofs_fingerprint_zeros(w->fp_ctx, left);
+				if (ret)
+					return ret;
+			}
+			continue;
+		}
+		if (!EVP_DigestInit_ex(w->chunk_ctx, EVP_sha256(), NULL))
+			return -EINVAL;
+		while (left) {
+			ssize_t n = pread(fd, w->copybuf,
+					  min_t(uint64_t, left, COPY_BUFSIZE), off);
+
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				return -errno;
+			}
+			if (!n)
+				return -ENODATA;
+			if (!EVP_DigestUpdate(w->chunk_ctx, w->copybuf, n))
+				return -EINVAL;
+			if (fp) {
+				ret = erofs_fingerprint_update(w->fp_ctx,
+							       w->copybuf, n);
+				if (ret)
+					return ret;
+			}
+			atomic_fetch_add(&b->bytes_done, n);
+			off += n;
+			left -= n;
+		}
+		if (!EVP_DigestFinal_ex(w->chunk_ctx, inode->digests[c], &dlen))
+			return -EINVAL;
+	}
+	return fp ? erofs_fingerprint_final(b, w->fp_ctx, inode) : 0;
+}
+
+static int digest_inode(struct worker *w, struct erofs_inode *inode)
+{
+	struct erofs_build *b = w->b;
+	int fd, ret;
+
+	if (inode->datalayout != EROFS_INODE_CHUNK_BASED)
+		return 0;
+	inode->digests = malloc((size_t)inode->nr_wchunks * EROFS_DIGEST_LEN);
+	if (!inode->digests)
+		return -ENOMEM;
+	fd = open_in_dir(w, inode);
+	if (fd < 0) {
+		if (fd == -ENOENT)
+			report_path_msg(b, inode, "it vanished during the build");
+		else
+			report_path_err(b, inode, "failed to open", fd);
+		return fd;
+	}
+	ret = digest_chunks(w, inode, fd);
+	if (ret == -ENODATA) {
+		char *path = erofs_inode_path(inode);
+
+		erofs_err(b, "failed to read '%s': it shrank during the build (%llu bytes expected)",
+			  path ? path : "?", (unsigned long long)inode->size);
+		free(path);
+	} else if (ret) {
+		report_path_err(b, inode, "failed to read", ret);
+	} else {
+		ret = check_unchanged(b, inode, fd);
+	}
+	close(fd);
+	return ret;
+}
+
+int erofs_digest_all(struct erofs_build *b)
+{
+	uint64_t k;
+
+	b->bytes_total = 0;
+	for (k = 0; k < b->nr_inodes; k++)
+		if (b->inodes[k]->datalayout == EROFS_INODE_CHUNK_BASED)
+			b->bytes_total += b->inodes[k]->size;
+	return run_pool(b, digest_inode);
 }

@@ -29,21 +29,30 @@ struct frontend {
 	struct timespec start, last;
 };
 
-/* the signal handler needs the temporary path; nothing else is global */
-static char tmp_image[PATH_MAX + 64];
+/* the signal handler needs the temporary paths; nothing else is global */
+static char tmp_files[2][PATH_MAX + 64];
 
-static void on_tmpfile(void *ctx, const char *path)
+static void on_tmpfile(void *ctx, unsigned int slot, const char *path)
 {
-	if (!path || strlen(path) >= sizeof(tmp_image))
-		tmp_image[0] = '\0';
+	char *t;
+
+	(void)ctx;
+	if (slot >= 2)
+		return;
+	t = tmp_files[slot];
+	if (!path || strlen(path) >= sizeof(tmp_files[0]))
+		t[0] = '\0';
 	else
-		memcpy(tmp_image, path, strlen(path) + 1);
+		memcpy(t, path, strlen(path) + 1);
 }
 
 static void on_signal(int sig)
 {
-	if (tmp_image[0])
-		unlink(tmp_image);
+	unsigned int i;
+
+	for (i = 0; i < 2; i++)
+		if (tmp_files[i][0])
+			unlink(tmp_files[i]);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -83,6 +92,16 @@ static void usage(FILE *f)
 	      "  --fingerprint-strict   fail when a file has no supplied fingerprint\n"
 	      "  --manifest=FILE        write a JSON document of every path, its\n"
 	      "                         metadata and fingerprint, and the image's digest\n"
+	      "  --chunksize=SIZE       store regular files in chunks of SIZE bytes (a power\n"
+	      "                         of two, at least the block size)\n"
+	      "  -E dedupe              store identical chunks once (chunk size: the block\n"
+	      "                         size unless --chunksize says otherwise)\n"
+	      "  --blobdev=FILE         put all chunk data in the blob FILE; the image holds\n"
+	      "                         metadata and a device table naming the blob by its\n"
+	      "                         SHA-256\n"
+	      "  --blob-dir=DIR         write the blob into the store DIR as DIR/<sha256>\n"
+	      "  --blob-dict=IMAGE      reuse chunks that the blobs of IMAGE (found in\n"
+	      "                         --blob-dir) already hold (repeatable)\n"
 	      "  --no-xattr-prefixes    choose no long prefixes by itself (for kernels\n"
 	      "                         before 6.4); --xattr-prefix still adds them\n"
 	      "  --workers=N            threads writing data (default: number of CPUs)\n"
@@ -175,6 +194,10 @@ enum {
 	OPT_FP_FROM_XATTR,
 	OPT_FP_STRICT,
 	OPT_MANIFEST,
+	OPT_CHUNKSIZE,
+	OPT_BLOBDEV,
+	OPT_BLOB_DIR,
+	OPT_BLOB_DICT,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -195,6 +218,10 @@ static const struct option long_opts[] = {
 	{ "fingerprint-from-xattr", required_argument, NULL, OPT_FP_FROM_XATTR },
 	{ "fingerprint-strict", no_argument, NULL, OPT_FP_STRICT },
 	{ "manifest", required_argument, NULL, OPT_MANIFEST },
+	{ "chunksize", required_argument, NULL, OPT_CHUNKSIZE },
+	{ "blobdev", required_argument, NULL, OPT_BLOBDEV },
+	{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
+	{ "blob-dict", required_argument, NULL, OPT_BLOB_DICT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -204,6 +231,7 @@ struct cmdline {
 	struct erofs_mkfs_opts o;
 	const char **excl;
 	regex_t *regs;
+	const char **dicts;
 };
 
 static char *normalize_rel(const char *p)
@@ -234,7 +262,7 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":b:L:U:T:x:qd:", long_opts,
+	while ((c = getopt_long(argc, argv, ":b:L:U:T:x:qd:E:", long_opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'b':
@@ -413,6 +441,50 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 			}
 			o->fp_name = optarg;
 			break;
+		case 'E': {
+			char *list = strdup(optarg), *tok, *save = NULL;
+
+			if (!list)
+				return 1;
+			for (tok = strtok_r(list, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save)) {
+				if (!strcmp(tok, "dedupe")) {
+					o->dedupe = true;
+				} else {
+					bad_value("-E", tok,
+						  "known extended options: dedupe");
+					free(list);
+					return 2;
+				}
+			}
+			free(list);
+			break;
+		}
+		case OPT_CHUNKSIZE:
+			if (parse_ll(optarg, 512, 1ll << 31, &v) || (v & (v - 1))) {
+				bad_value("--chunksize", optarg,
+					  "expected a power of two of at least 512 bytes");
+				return 2;
+			}
+			o->chunksize = v;
+			break;
+		case OPT_BLOBDEV:
+			o->blobdev = optarg;
+			break;
+		case OPT_BLOB_DIR:
+			o->blob_dir = optarg;
+			break;
+		case OPT_BLOB_DICT: {
+			const char **n = realloc(cl->dicts, (o->nr_blob_dicts + 1) *
+						 sizeof(*n));
+
+			if (!n)
+				return 1;
+			cl->dicts = n;
+			n[o->nr_blob_dicts++] = optarg;
+			o->blob_dicts = n;
+			break;
+		}
 		case OPT_HELP:
 			usage(stdout);
 			return -1;
@@ -444,6 +516,19 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 		o->fp_algo = "sha256";
 	if (o->fp_strict && !o->fp_map && !o->fp_from_xattr) {
 		fprintf(stderr, PROG ": --fingerprint-strict needs --fingerprint-map or --fingerprint-from-xattr\n");
+		return 2;
+	}
+	if (o->chunksize && o->chunksize < (1u << o->blkszbits)) {
+		fprintf(stderr, PROG ": --chunksize=%u: the chunk size must be at least the block size (%u)\n",
+			o->chunksize, 1u << o->blkszbits);
+		return 2;
+	}
+	if (o->blobdev && o->blob_dir) {
+		fprintf(stderr, PROG ": --blobdev and --blob-dir exclude each other\n");
+		return 2;
+	}
+	if (o->nr_blob_dicts && !o->blob_dir) {
+		fprintf(stderr, PROG ": --blob-dict needs --blob-dir, where its blobs are found\n");
 		return 2;
 	}
 	if (all_root) {
@@ -489,6 +574,18 @@ static void print_summary(const struct erofs_mkfs_opts *o,
 	       r->data_bytes / 1048576.0, r->blocks, r->block_size,
 	       r->blocks * r->block_size, r->meta_bytes, r->shared_xattrs,
 	       r->long_prefixes, r->build_time, uuid);
+	if (r->chunked_files)
+		printf("Chunks: %" PRIu64 " chunk-based files; %" PRIu64
+		       " bytes stored once for several chunks (deduplicated).\n",
+		       r->chunked_files, r->dedupe_bytes);
+	for (unsigned int i = 0; i < r->nr_dicts; i++)
+		printf("Reused: %" PRIu64 " bytes of chunk data from blob %s.\n",
+		       r->reuse[i].bytes, r->reuse[i].id);
+	if (r->blob_path)
+		printf("Blob %s: %" PRIu64 " bytes, id %s.\n", r->blob_path,
+		       r->blob_bytes, r->blob_id);
+	else if (o->blobdev || o->blob_dir)
+		printf("No new blob: every chunk is a hole or already in a dictionary blob.\n");
 }
 
 int main(int argc, char **argv)
@@ -526,6 +623,8 @@ int main(int argc, char **argv)
 	}
 	if (!ret && !fe.quiet)
 		print_summary(&cl.o, &rep);
+	if (!ret)
+		erofs_mkfs_report_release(&rep);
 	else if (ret && !fe.errors)
 		fprintf(stderr, PROG ": failed to build '%s': %s\n",
 			cl.o.image_path, strerror(-ret));
@@ -537,5 +636,6 @@ out:
 	for (i = 0; i < cl.o.nr_exclude_regexes; i++)
 		regfree(&cl.regs[i]);
 	free(cl.regs);
+	free(cl.dicts);
 	return ret;
 }

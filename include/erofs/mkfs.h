@@ -38,6 +38,18 @@ struct erofs_mkfs_report {
 	uint64_t build_time;
 	uint8_t uuid[16];
 	uint32_t feature_compat, feature_incompat;
+	/* chunks and blobs */
+	uint64_t chunked_files;		/* regular files stored chunk-based */
+	uint64_t dedupe_bytes;		/* chunk bytes stored once for many */
+	uint64_t blob_bytes;		/* bytes of the new blob, 0: none */
+	char blob_id[65];		/* its SHA-256 in hex, or "" */
+	char *blob_path;		/* where it went (malloc'd), or NULL */
+	unsigned int nr_devices;	/* device table slots */
+	unsigned int nr_dicts;		/* --blob-dict blobs used ... */
+	struct erofs_mkfs_reuse {
+		char id[65];
+		uint64_t bytes;		/* ... and the chunk bytes each gave */
+	} reuse[64];
 };
 
 #define EROFS_MKFS_MAX_PREFIXES	128
@@ -79,6 +91,14 @@ struct erofs_mkfs_opts {
 	bool fp_strict;			/* every file needs a supplied value */
 	const char *manifest;		/* JSON document of the image, or NULL */
 
+	/* chunk-based files, deduplication and blob devices */
+	uint32_t chunksize;		/* bytes; 0: only sparse files use chunks */
+	bool dedupe;			/* store identical chunks once */
+	const char *blobdev;		/* all chunk data goes to this file */
+	const char *blob_dir;		/* content-addressed blob store */
+	const char **blob_dicts;	/* earlier images whose blobs may be used */
+	unsigned int nr_blob_dicts;
+
 	unsigned int workers;		/* 0: number of online CPUs */
 	bool no_fsync;
 
@@ -86,13 +106,17 @@ struct erofs_mkfs_opts {
 	void (*log)(void *ctx, enum erofs_log_level level, const char *fmt,
 		    va_list ap);
 	void (*progress)(void *ctx, const struct erofs_mkfs_progress *p);
-	/* the temporary image path, so a signal handler can remove it */
-	void (*tmpfile)(void *ctx, const char *path);
+	/*
+	 * Temporary files (slot 0: the image, 1: the blob) as they come and
+	 * go (path NULL), so that a signal handler can remove them.
+	 */
+	void (*tmpfile)(void *ctx, unsigned int slot, const char *path);
 	void *cb_ctx;
 };
 
 void erofs_mkfs_opts_init(struct erofs_mkfs_opts *opts);
 int erofs_mkfs_build(const struct erofs_mkfs_opts *opts,
 		     struct erofs_mkfs_report *report);
+void erofs_mkfs_report_release(struct erofs_mkfs_report *report);
 
 #endif

@@ -164,6 +164,19 @@ int erofs_rd_dev_fd(const struct erofs_rd *rd, unsigned int dev);
 /* a memory image's bytes, or NULL */
 const uint8_t *erofs_rd_dev_mem(const struct erofs_rd *rd, unsigned int dev);
 
+/* ------------------------------------------------------------ blob.c */
+
+/* whether a device tag is a blob id: 64 lowercase hex characters */
+bool erofs_rd_tag_is_blob_id(const uint8_t *tag);
+/*
+ * Fills ro->devices (malloc'd strings, ro->ndevices of them) with DIR/<id>
+ * for each device of the image, by the ids in its device table.
+ */
+int erofs_rd_blob_dir_devices(const char *image, const char *dir,
+			      struct erofs_rd_opts *ro);
+/* hashes each device that has a blob id; *bad counts those that differ */
+int erofs_rd_verify_blob_ids(struct erofs_rd *rd, unsigned int *bad);
+
 /* ------------------------------------------------------------ inode.c */
 
 int erofs_rd_iget(struct erofs_rd *rd, uint64_t nid, struct erofs_rd_inode *inode);

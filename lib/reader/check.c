@@ -26,13 +26,10 @@ struct erofs_rd_nodemap {
 	size_t cap, used;
 };
 
-struct erofs_rd_chunkref {
-	uint64_t key;		/* (dev << 56) | block, UINT64_MAX: free */
-	uint64_t nblks;
-};
 
 struct erofs_rd_bitmap {
 	uint64_t *data, *meta;
+	uint64_t *chunk;	/* blocks chunks use: chunks may share them */
 	uint64_t nblks;
 };
 
@@ -62,8 +59,6 @@ struct erofs_rd_checker {
 	void *priv;
 	struct erofs_rd_stats *st;
 	struct erofs_rd_nodemap nodes;
-	struct erofs_rd_chunkref *chunks;
-	size_t chunks_cap, chunks_used;
 	struct erofs_rd_bitmap bm[EROFS_RD_MAX_DEVICES + 1];
 	int err;		/* the first error */
 	uint8_t *readbuf;
@@ -167,7 +162,8 @@ static int erofs_rd_bitmaps_init(struct erofs_rd_checker *c)
 		c->bm[i].nblks = n;
 		c->bm[i].data = calloc(n / 64 + 1, sizeof(uint64_t));
 		c->bm[i].meta = calloc(n / 64 + 1, sizeof(uint64_t));
-		if (!c->bm[i].data || !c->bm[i].meta)
+		c->bm[i].chunk = calloc(n / 64 + 1, sizeof(uint64_t));
+		if (!c->bm[i].data || !c->bm[i].meta || !c->bm[i].chunk)
 			return -ENOMEM;
 	}
 	return 0;
@@ -188,7 +184,7 @@ static int erofs_rd_mark_meta(struct erofs_rd_checker *c, uint64_t off, uint64_t
 		return 0;	/* reads past the end were refused already */
 	for (b = first; b <= last; b++) {
 		bit_test_set(bm->meta, b);
-		if (bit_test(bm->data, b))
+		if (bit_test(bm->data, b) || bit_test(bm->chunk, b))
 			return erofs_rd_corrupt(c->rd,
 				"nid %llu: %s in block %llu, which also holds file data",
 				(unsigned long long)nid, what, (unsigned long long)b);
@@ -205,7 +201,7 @@ static int erofs_rd_mark_data(struct erofs_rd_checker *c, unsigned int dev,
 	if (!bm->data || blk + n > bm->nblks)
 		return 0;
 	for (b = blk; b < blk + n; b++) {
-		if (bit_test_set(bm->data, b))
+		if (bit_test_set(bm->data, b) || bit_test(bm->chunk, b))
 			return erofs_rd_corrupt(c->rd,
 				"nid %llu: data block %llu%s is already used by another file",
 				(unsigned long long)nid, (unsigned long long)b,
@@ -220,65 +216,37 @@ static int erofs_rd_mark_data(struct erofs_rd_checker *c, unsigned int dev,
 	return 0;
 }
 
-static struct erofs_rd_chunkref *erofs_rd_chunk_get(struct erofs_rd_checker *c,
-						    uint64_t key)
-{
-	size_t j;
-
-	if ((c->chunks_used + 1) * 4 > c->chunks_cap * 3) {
-		size_t ncap = c->chunks_cap ? c->chunks_cap * 2 : 1024, i;
-		struct erofs_rd_chunkref *ns = malloc(ncap * sizeof(*ns));
-
-		if (!ns)
-			return NULL;
-		for (i = 0; i < ncap; i++)
-			ns[i].key = UINT64_MAX;
-		for (i = 0; i < c->chunks_cap; i++) {
-			if (c->chunks[i].key == UINT64_MAX)
-				continue;
-			j = erofs_rd_hash64(c->chunks[i].key) & (ncap - 1);
-			while (ns[j].key != UINT64_MAX)
-				j = (j + 1) & (ncap - 1);
-			ns[j] = c->chunks[i];
-		}
-		free(c->chunks);
-		c->chunks = ns;
-		c->chunks_cap = ncap;
-	}
-	j = erofs_rd_hash64(key) & (c->chunks_cap - 1);
-	while (c->chunks[j].key != UINT64_MAX && c->chunks[j].key != key)
-		j = (j + 1) & (c->chunks_cap - 1);
-	if (c->chunks[j].key == UINT64_MAX) {
-		c->chunks[j].key = key;
-		c->chunks[j].nblks = 0;
-		c->chunks_used++;
-	}
-	return &c->chunks[j];
-}
-
-/* a chunk that starts where an earlier one starts shares its blocks, knowingly */
+/*
+ * Chunks may share blocks with other chunks, in whole or in part, knowingly
+ * (deduplication); never with flat data or metadata.
+ */
 static int erofs_rd_account_chunk(struct erofs_rd_checker *c, unsigned int dev,
 				  uint64_t blk, uint64_t n, uint64_t nid)
 {
-	struct erofs_rd_chunkref *ref;
-	uint64_t have;
-	int err;
+	struct erofs_rd_bitmap *bm = &c->bm[dev];
+	uint64_t b, shared = 0;
 
-	ref = erofs_rd_chunk_get(c, ((uint64_t)dev << 56) | blk);
-	if (!ref)
-		return -ENOMEM;
 	c->st->chunks++;
-	have = ref->nblks;
-	if (have) {
-		c->st->shared_chunks++;
-		c->st->shared_blocks += n < have ? n : have;
-	}
-	if (n <= have)
+	if (!bm->data || blk + n > bm->nblks)
 		return 0;
-	err = erofs_rd_mark_data(c, dev, blk + have, n - have, nid);
-	if (err)
-		return err;
-	ref->nblks = n;
+	for (b = blk; b < blk + n; b++) {
+		if (bit_test(bm->data, b))
+			return erofs_rd_corrupt(c->rd,
+				"nid %llu: data block %llu%s is already used by another file",
+				(unsigned long long)nid, (unsigned long long)b,
+				dev ? " (extra device)" : "");
+		if (bit_test(bm->meta, b))
+			return erofs_rd_corrupt(c->rd,
+				"nid %llu: data block %llu%s holds metadata",
+				(unsigned long long)nid, (unsigned long long)b,
+				dev ? " (extra device)" : "");
+		if (bit_test_set(bm->chunk, b))
+			shared++;
+	}
+	if (shared)
+		c->st->shared_chunks++;
+	c->st->shared_blocks += shared;
+	c->st->data_blocks += n - shared;
 	return 0;
 }
 
@@ -743,10 +711,10 @@ out:
 	}
 	free(stack);
 	free(c.nodes.slots);
-	free(c.chunks);
 	free(c.readbuf);
 	for (i = 0; i <= EROFS_RD_MAX_DEVICES; i++) {
 		free(c.bm[i].data);
+		free(c.bm[i].chunk);
 		free(c.bm[i].meta);
 	}
 	if (err)

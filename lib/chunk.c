@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: GPL-2.0+ OR Apache-2.0
+/*
+ * Chunk-based files: which files use chunks and at what size, where each
+ * chunk's data goes, and the one table of chunk digests that lets equal
+ * chunks be stored once.  Chunks are planned at the --chunksize granularity
+ * (or per file, for sparse files), then runs that are contiguous on their
+ * device are merged into larger chunks for a shorter index, as the format
+ * lets a file choose its own chunk size.
+ *
+ * The digests come from the data pass before planning (writer.c), which
+ * also feeds the fingerprint.  A digest match is only a candidate: the
+ * bytes are compared before a chunk is shared.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct dd_entry {
+	uint8_t digest[EROFS_DIGEST_LEN];
+	uint32_t nbytes;		/* bytes of data the chunk holds */
+	uint16_t ref;			/* 0: this build's data area */
+	uint64_t blk;
+	/* where the first copy's bytes can be read back for comparison */
+	const struct erofs_inode *inode;	/* ref 0 */
+	uint64_t off;
+};
+
+struct erofs_dedupe {
+	struct dd_entry *tab;
+	uint64_t size, count;		/* size: a power of two */
+	/* comparison scratch and the files it has open */
+	uint8_t *buf1, *buf2;
+	const struct erofs_inode *fd1_inode, *fd2_inode;
+	int fd1, fd2;
+};
+
+#define CMP_BUFSIZE	(1u << 20)
+
+bool erofs_chunk_wanted(const struct erofs_build *b)
+{
+	const struct erofs_mkfs_opts *o = b->opts;
+
+	return o->chunksize || o->dedupe || o->blobdev || o->blob_dir;
+}
+
+bool erofs_chunk_has_data(const struct erofs_inode *inode, uint64_t start,
+			  uint64_t len)
+{
+	uint32_t lo = 0, hi = inode->nr_extents;
+
+	if (!inode->extents)
+		return true;
+	/* the first extent ending after start */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		const struct erofs_extent *e = &inode->extents[mid];
+
+		if (e->off + e->len <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < inode->nr_extents && inode->extents[lo].off < start + len;
+}
+
+/* bytes the chunks holding data take with chunks of bs << chunkbits */
+static uint64_t sparse_data_bytes(const struct erofs_build *b,
+				  const struct erofs_inode *inode,
+				  unsigned int chunkbits)
+{
+	uint64_t cs = (uint64_t)b->bs << chunkbits, last = UINT64_MAX;
+	uint64_t bytes = 0;
+	uint32_t i;
+
+	for (i = 0; i < inode->nr_extents; i++) {
+		const struct erofs_extent *e = &inode->extents[i];
+		uint64_t c = e->off / cs, end = (e->off + e->len - 1) / cs;
+
+		/* a chunk shared with the previous extent counts once */
+		if (c == last)
+			c++;
+		for (; c <= end; c++)
+			bytes += min_t(uint64_t, cs, round_up(inode->size - c * cs,
+				       (uint64_t)b->bs));
+		last = end;
+	}
+	return bytes;
+}
+
+/* a sparse file on its own: the chunk size with the least map plus data */
+static unsigned int sparse_chunkbits(const struct erofs_build *b,
+				     const struct erofs_inode *inode)
+{
+	uint64_t bestcost = UINT64_MAX;
+	unsigned int cb, best = 0;
+
+	for (cb = 0; cb <= EROFS_CHUNK_FORMAT_BLKBITS_MASK; cb++) {
+		uint64_t cs = (uint64_t)b->bs << cb;
+		uint64_t cost = DIV_ROUND_UP(inode->size, cs) * 4 +
+				sparse_data_bytes(b, inode, cb);
+
+		if (cost < bestcost) {
+			bestcost = cost;
+			best = cb;
+		}
+		if (cs >= inode->size)
+			break;
+	}
+	return best;
+}
+
+/*
+ * Whether a regular file is chunk-based, and its chunks at the planning
+ * granularity with their holes marked.  Called for every regular file
+ * after the scan.
+ */
+int erofs_chunk_setup_inode(struct erofs_build *b, struct erofs_inode *inode)
+{
+	uint64_t cs;
+	uint32_t c;
+
+	if (!S_ISREG(inode->mode) || !inode->size)
+		return 0;
+	if (!erofs_chunk_wanted(b) && !inode->extents)
+		return 0;
+	inode->wchunkbits = erofs_chunk_wanted(b) ? b->chunkbits :
+			    sparse_chunkbits(b, inode);
+	cs = (uint64_t)b->bs << inode->wchunkbits;
+	if (DIV_ROUND_UP(inode->size, cs) > UINT32_MAX)
+		return -EFBIG;
+	inode->nr_wchunks = DIV_ROUND_UP(inode->size, cs);
+	inode->chunks = calloc(inode->nr_wchunks, sizeof(*inode->chunks));
+	if (!inode->chunks)
+		return -ENOMEM;
+	for (c = 0; c < inode->nr_wchunks; c++) {
+		uint64_t start = c * cs;
+
+		if (!erofs_chunk_has_data(inode, start,
+					  min_t(uint64_t, cs, inode->size - start)))
+			inode->chunks[c].flags = EROFS_CHUNK_HOLE;
+	}
+	inode->datalayout = EROFS_INODE_CHUNK_BASED;
+	b->any_chunked = true;
+	return 0;
+}
+
+/* ------------------------------------------------------------ the table */
+
+static uint64_t dd_slot(const struct erofs_dedupe *dd, const uint8_t *digest)
+{
+	uint64_t h;
+
+	memcpy(&h, digest, sizeof(h));
+	return h & (dd->size - 1);
+}
+
+static struct dd_entry *dd_find(struct erofs_dedupe *dd, const uint8_t *digest,
+				uint32_t nbytes, uint64_t *slot)
+{
+	uint64_t i = dd_slot(dd, digest);
+
+	*slot = i;
+	for (;; i = (i + 1) & (dd->size - 1)) {
+		struct dd_entry *e = &dd->tab[i];
+
+		if (!e->nbytes) {
+			*slot = i;
+			return NULL;
+		}
+		if (e->nbytes == nbytes &&
+		    !memcmp(e->digest, digest, EROFS_DIGEST_LEN))
+			return e;
+	}
+}
+
+static int dd_grow(struct erofs_dedupe *dd)
+{
+	struct dd_entry *old = dd->tab;
+	uint64_t osize = dd->size, i;
+
+	dd->size = osize ? osize * 2 : 1024;
+	dd->tab = calloc(dd->size, sizeof(*dd->tab));
+	if (!dd->tab) {
+		dd->tab = old;
+		dd->size = osize;
+		return -ENOMEM;
+	}
+	for (i = 0; i < osize; i++) {
+		uint64_t slot;
+
+		if (!old[i].nbytes)
+			continue;
+		dd_find(dd, old[i].digest, old[i].nbytes, &slot);
+		dd->tab[slot] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+/* the first chunk with these bytes is the one kept: later inserts lose */
+int erofs_dedupe_insert(struct erofs_build *b, const uint8_t *digest,
+			uint32_t nbytes, uint16_t ref, uint64_t blk,
+			const struct erofs_inode *inode, uint64_t off)
+{
+	struct erofs_dedupe *dd = b->dd;
+	struct dd_entry *e;
+	uint64_t slot;
+	int ret;
+
+	if (!dd) {
+		dd = b->dd = calloc(1, sizeof(*dd));
+		if (!dd)
+			return -ENOMEM;
+		dd->fd1 = dd->fd2 = -1;
+	}
+	if ((dd->count + 1) * 2 > dd->size) {
+		ret = dd_grow(dd);
+		if (ret)
+			return ret;
+	}
+	e = dd_find(dd, digest, nbytes, &slot);
+	if (e)
+		return 0;
+	e = &dd->tab[slot];
+	memcpy(e->digest, digest, EROFS_DIGEST_LEN);
+	e->nbytes = nbytes;
+	e->ref = ref;
+	e->blk = blk;
+	e->inode = inode;
+	e->off = off;
+	dd->count++;
+	return 0;
+}
+
+static int cmp_open(struct erofs_build *b, const struct erofs_inode *inode,
+		    const struct erofs_inode **cur, int *fd)
+{
+	if (*cur == inode)
+		return *fd;
+	if (*fd >= 0)
+		close(*fd);
+	*cur = NULL;
+	*fd = erofs_open_source(b, inode, O_RDONLY);
+	if (*fd >= 0)
+		*cur = inode;
+	return *fd;
+}
+
+static int read_exact(int fd, void *buf, size_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t n = pread(fd, buf, len, off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (!n)
+			return -ENODATA;
+		buf = (uint8_t *)buf + n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Whether chunk 'off' of 'inode' holds the same bytes as the table entry:
+ * 1 yes, 0 no (a digest collision), or an error.
+ */
+static int same_bytes(struct erofs_build *b, const struct dd_entry *e,
+		      const struct erofs_inode *inode, uint64_t off)
+{
+	struct erofs_dedupe *dd = b->dd;
+	uint64_t done = 0;
+	int fd1, fd2, ret;
+
+	if (!dd->buf1) {
+		dd->buf1 = malloc(CMP_BUFSIZE);
+		dd->buf2 = malloc(CMP_BUFSIZE);
+		if (!dd->buf1 || !dd->buf2)
+			return -ENOMEM;
+	}
+	fd1 = cmp_open(b, inode, &dd->fd1_inode, &dd->fd1);
+	if (fd1 < 0)
+		return fd1;
+	fd2 = -1;
+	if (!e->ref) {
+		fd2 = cmp_open(b, e->inode, &dd->fd2_inode, &dd->fd2);
+		if (fd2 < 0)
+			return fd2;
+	}
+	while (done < e->nbytes) {
+		size_t n = min_t(uint64_t, e->nbytes - done, CMP_BUFSIZE);
+
+		ret = read_exact(fd1, dd->buf1, n, off + done);
+		if (ret)
+			return ret;
+		if (e->ref)
+			ret = erofs_blob_dict_read(b, e->ref, dd->buf2, n,
+						   (e->blk << b->blkszbits) + done);
+		else
+			ret = read_exact(fd2, dd->buf2, n, e->off + done);
+		if (ret)
+			return ret;
+		if (memcmp(dd->buf1, dd->buf2, n))
+			return 0;
+		done += n;
+	}
+	return 1;
+}
+
+/* ------------------------------------------------------------ planning */
+
+/*
+ * The largest chunk size that still describes the file: every group of
+ * chunks it would merge is all holes, or all data contiguous on one device.
+ */
+static unsigned int merged_chunkbits(const struct erofs_build *b,
+				     const struct erofs_inode *inode)
+{
+	unsigned int cb = inode->wchunkbits, shift;
+	uint64_t per = 1ull << inode->wchunkbits;	/* blocks per chunk */
+
+	for (shift = 1; cb + shift <= EROFS_CHUNK_FORMAT_BLKBITS_MASK; shift++) {
+		uint64_t g = 1ull << shift, i, j;
+
+		/* one chunk already covers the file */
+		if (((uint64_t)b->bs << (cb + shift - 1)) >= inode->size)
+			break;
+		for (i = 0; i < inode->nr_wchunks; i += g) {
+			const struct erofs_chunk *h = &inode->chunks[i];
+
+			for (j = 1; j < g && i + j < inode->nr_wchunks; j++) {
+				const struct erofs_chunk *c = &inode->chunks[i + j];
+
+				if ((c->flags & EROFS_CHUNK_HOLE) !=
+				    (h->flags & EROFS_CHUNK_HOLE))
+					break;
+				if (h->flags & EROFS_CHUNK_HOLE)
+					continue;
+				if (c->ref != h->ref || c->blk != h->blk + j * per)
+					break;
+			}
+			if (j < g && i + j < inode->nr_wchunks)
+				break;
+		}
+		if (i < inode->nr_wchunks)
+			break;
+	}
+	return cb + shift - 1;
+}
+
+static int plan_file(struct erofs_build *b, struct erofs_inode *inode,
+		     uint64_t *next, struct erofs_mkfs_report *r)
+{
+	uint64_t cs = (uint64_t)b->bs << inode->wchunkbits;
+	uint32_t c;
+	int ret;
+
+	for (c = 0; c < inode->nr_wchunks; c++) {
+		struct erofs_chunk *ch = &inode->chunks[c];
+		uint64_t off = c * cs;
+		uint32_t nbytes = min_t(uint64_t, cs, inode->size - off);
+
+		if (ch->flags & EROFS_CHUNK_HOLE)
+			continue;
+		if (inode->digests && b->dd) {
+			struct dd_entry *e;
+			uint64_t slot;
+
+			e = dd_find(b->dd, inode->digests[c], nbytes, &slot);
+			if (e) {
+				ret = same_bytes(b, e, inode, off);
+				if (ret < 0) {
+					char *path = erofs_inode_path(inode);
+
+					erofs_err(b, "failed to read '%s': %s",
+						  path ? path : "?",
+						  strerror(-ret));
+					free(path);
+					return ret;
+				}
+				if (ret) {
+					ch->ref = e->ref;
+					ch->blk = e->blk;
+					if (e->ref)
+						erofs_blobs_note_reuse(b, e->ref,
+								       nbytes);
+					else
+						r->dedupe_bytes += nbytes;
+					continue;
+				}
+			}
+		}
+		ch->flags |= EROFS_CHUNK_NEW;
+		ch->ref = 0;
+		ch->blk = *next;
+		*next += DIV_ROUND_UP(nbytes, b->bs);
+		if (inode->digests && b->opts->dedupe) {
+			ret = erofs_dedupe_insert(b, inode->digests[c], nbytes,
+						  0, ch->blk, inode, off);
+			if (ret)
+				return ret;
+		}
+	}
+	inode->chunkbits = merged_chunkbits(b, inode);
+	inode->nr_chunks = DIV_ROUND_UP(inode->size,
+					(uint64_t)b->bs << inode->chunkbits);
+	return 0;
+}
+
+/*
+ * In plan order, so that the result does not depend on the order workers
+ * finished in: the first file with some bytes keeps them.
+ */
+int erofs_chunk_plan(struct erofs_build *b)
+{
+	uint64_t i, next = 0;
+	int ret;
+
+	for (i = 0; i < b->nr_inodes; i++) {
+		struct erofs_inode *inode = b->inodes[i];
+
+		if (inode->datalayout != EROFS_INODE_CHUNK_BASED)
+			continue;
+		ret = plan_file(b, inode, &next, b->report);
+		if (ret)
+			return ret;
+		b->report->chunked_files++;
+		free(inode->digests);
+		inode->digests = NULL;
+	}
+	b->chunk_blocks = next;
+	if (b->dd) {
+		if (b->dd->fd1 >= 0)
+			close(b->dd->fd1);
+		if (b->dd->fd2 >= 0)
+			close(b->dd->fd2);
+		b->dd->fd1 = b->dd->fd2 = -1;
+		b->dd->fd1_inode = b->dd->fd2_inode = NULL;
+		free(b->dd->buf1);
+		free(b->dd->buf2);
+		b->dd->buf1 = b->dd->buf2 = NULL;
+	}
+	return 0;
+}
+
+/* the map's bytes, with the padding that aligns 8-byte entries */
+uint32_t erofs_chunk_map_size(const struct erofs_build *b,
+			      const struct erofs_inode *inode, uint32_t base)
+{
+	if (!b->chunk_indexes)
+		return inode->nr_chunks * 4;
+	return (round_up(base, 8u) - base) + inode->nr_chunks * 8;
+}
+
+/* buf: right after the inode's xattrs, at byte 'base' of the inode */
+void erofs_chunk_write_map(const struct erofs_build *b,
+			   const struct erofs_inode *inode, uint8_t *buf)
+{
+	uint64_t g = 1ull << (inode->chunkbits - inode->wchunkbits);
+	uint32_t k;
+
+	for (k = 0; k < inode->nr_chunks; k++) {
+		const struct erofs_chunk *c = &inode->chunks[k * g];
+		uint64_t blk = c->blk;
+
+		if (!(c->flags & EROFS_CHUNK_HOLE) && !c->ref &&
+		    !erofs_blob_new(b))
+			blk += b->data_blkaddr;
+		if (b->chunk_indexes) {
+			struct erofs_inode_chunk_index ix = {
+				.startblk_hi = 0,
+				.device_id = 0,
+				.startblk_lo = cpu_to_le32(EROFS_NULL_ADDR),
+			};
+
+			if (!(c->flags & EROFS_CHUNK_HOLE)) {
+				ix.device_id = cpu_to_le16(
+					erofs_blobs_device_id(b, c->ref));
+				ix.startblk_lo = cpu_to_le32((uint32_t)blk);
+			}
+			memcpy(buf + (size_t)k * 8, &ix, 8);
+		} else {
+			uint32_t v = c->flags & EROFS_CHUNK_HOLE ?
+				EROFS_NULL_ADDR : (uint32_t)blk;
+
+			v = cpu_to_le32(v);
+			memcpy(buf + (size_t)k * 4, &v, 4);
+		}
+	}
+}
+
+void erofs_chunk_free(struct erofs_build *b)
+{
+	if (!b->dd)
+		return;
+	if (b->dd->fd1 >= 0)
+		close(b->dd->fd1);
+	if (b->dd->fd2 >= 0)
+		close(b->dd->fd2);
+	free(b->dd->buf1);
+	free(b->dd->buf2);
+	free(b->dd->tab);
+	free(b->dd);
+	b->dd = NULL;
+}

@@ -1,0 +1,690 @@
+// SPDX-License-Identifier: GPL-2.0+ OR Apache-2.0
+/*
+ * Blob devices and the device table: the only place that picks device ids.
+ *
+ * A blob holds chunk data outside the image.  Its id is the SHA-256 of its
+ * bytes in lowercase hex; the id is stored as the device slot's tag, so a
+ * fetcher can check what it mounts, and names the blob in a --blob-dir
+ * store.  Blobs of earlier images (--blob-dict) are indexed by the digests
+ * of their chunks, and a chunk found there is referenced in place.
+ *
+ * Device ids: the dictionary blobs this image references, in the order the
+ * dictionaries were given, then the new blob.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+
+#include "internal.h"
+#include "erofs/reader.h"
+
+#define BLOB_BUFSIZE	(1u << 20)
+
+struct dict_blob {
+	char id[65];
+	char *path;
+	int fd;
+	uint64_t size;
+	uint64_t reused;	/* chunk bytes this image takes from it */
+	uint16_t devid;		/* 0: not referenced */
+};
+
+struct erofs_blobs {
+	/* the new blob */
+	bool wanted;		/* --blobdev or --blob-dir */
+	char *tmp;
+	int fd;
+	uint64_t blocks;
+	char id[65];
+	char *final;		/* where it goes */
+	bool placed;		/* renamed into place by this build */
+	uint16_t devid;		/* 0: none (no new chunk data) */
+
+	struct dict_blob *dicts;
+	unsigned int nr_dicts;
+	unsigned int nr_slots;
+	uint64_t devt_start;	/* byte offset of the table */
+};
+
+static void hex(const uint8_t *d, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned int i;
+
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = digits[d[i] >> 4];
+		out[2 * i + 1] = digits[d[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+static bool is_blob_id(const uint8_t *tag)
+{
+	unsigned int i;
+
+	for (i = 0; i < 64; i++)
+		if (!((tag[i] >= '0' && tag[i] <= '9') ||
+		      (tag[i] >= 'a' && tag[i] <= 'f')))
+			return false;
+	return true;
+}
+
+int erofs_blob_failed(struct erofs_build *b, int err)
+{
+	if (!atomic_exchange(&b->out_failed, 1))
+		erofs_err(b, "failed to write blob '%s': %s",
+			  b->opts->blobdev ? b->opts->blobdev : b->opts->blob_dir,
+			  strerror(-err));
+	return err;
+}
+
+bool erofs_blob_wanted(const struct erofs_build *b)
+{
+	return b->opts->blobdev || b->opts->blob_dir;
+}
+
+/* ------------------------------------------------------------ dictionaries */
+
+struct dict_walk {
+	struct erofs_build *b;
+	struct erofs_rd *rd;
+	const char *image;
+	uint16_t refs[EROFS_RD_MAX_DEVICES + 1];	/* image device -> ref */
+	EVP_MD_CTX *ctx;
+	uint8_t *buf;
+	int err;
+};
+
+static void dict_msg(void *priv, enum erofs_rd_level level, const char *msg)
+{
+	struct dict_walk *dw = priv;
+
+	if (level == EROFS_RD_ERR)
+		erofs_err(dw->b, "cannot use blob dictionary '%s': %s",
+			  dw->image, msg);
+}
+
+static int read_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t n = pread(fd, buf, len, off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (!n)
+			return -ENODATA;
+		buf = (uint8_t *)buf + n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* the digest of bytes [off, off + len) of a dictionary blob */
+static int digest_range(struct dict_walk *dw, int fd, uint64_t off,
+			uint64_t len, uint8_t *digest)
+{
+	unsigned int dlen;
+	int ret;
+
+	if (!EVP_DigestInit_ex(dw->ctx, EVP_sha256(), NULL))
+		return -EINVAL;
+	while (len) {
+		size_t n = min_t(uint64_t, len, BLOB_BUFSIZE);
+
+		ret = read_full(fd, dw->buf, n, off);
+		if (ret)
+			return ret;
+		if (!EVP_DigestUpdate(dw->ctx, dw->buf, n))
+			return -EINVAL;
+		off += n;
+		len -= n;
+	}
+	return EVP_DigestFinal_ex(dw->ctx, digest, &dlen) ? 0 : -EINVAL;
+}
+
+/* every whole chunk (at this build's chunk size) the file keeps in a blob */
+static int dict_file(struct dict_walk *dw, const struct erofs_rd_inode *inode)
+{
+	struct erofs_build *b = dw->b;
+	uint64_t cs = (uint64_t)b->bs << b->chunkbits, la = 0;
+	struct erofs_rd_map map;
+	int ret;
+
+	while (la < inode->size) {
+		uint64_t k;
+
+		ret = erofs_rd_map(dw->rd, inode, la, &map);
+		if (ret)
+			return ret;
+		if (!map.len)
+			return -EFSCORRUPTED;
+		la = map.la + map.len;
+		if (!(map.flags & EROFS_RD_MAP_MAPPED) || !map.dev ||
+		    map.dev > erofs_rd_ndevices(dw->rd) || !dw->refs[map.dev])
+			continue;
+		for (k = DIV_ROUND_UP(map.la, cs); k * cs < map.la + map.len; k++) {
+			uint64_t nbytes = min_t(uint64_t, cs, inode->size - k * cs);
+			uint64_t pa = map.pa + (k * cs - map.la);
+			uint16_t ref = dw->refs[map.dev];
+			uint8_t digest[EROFS_DIGEST_LEN];
+
+			if (k * cs + nbytes > map.la + map.len)
+				break;
+			if (pa & (b->bs - 1))
+				break;
+			ret = digest_range(dw, b->blobs->dicts[ref - 1].fd, pa,
+					   nbytes, digest);
+			if (ret)
+				return ret;
+			ret = erofs_dedupe_insert(b, digest, nbytes, ref,
+						  pa >> b->blkszbits, NULL, 0);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static int dict_entry(void *priv, void *parent, const char *name,
+		      unsigned int namelen, const struct erofs_rd_inode *inode,
+		      bool first)
+{
+	struct dict_walk *dw = priv;
+
+	(void)parent;
+	(void)name;
+	(void)namelen;
+	if (!first || !S_ISREG(inode->mode) ||
+	    inode->datalayout != EROFS_INODE_CHUNK_BASED)
+		return 0;
+	return dict_file(dw, inode);
+}
+
+static int dict_enter(void *priv, void *parent, const char *name,
+		      unsigned int namelen, const struct erofs_rd_inode *dir,
+		      void **child)
+{
+	(void)priv;
+	(void)parent;
+	(void)name;
+	(void)namelen;
+	(void)dir;
+	*child = NULL;
+	return 0;
+}
+
+static int dict_leave(void *priv, void *ctx, const struct erofs_rd_inode *dir)
+{
+	(void)priv;
+	(void)ctx;
+	(void)dir;
+	return 0;
+}
+
+/* the dictionary blob with this id, added if new: its ref (index + 1) */
+static int dict_blob_ref(struct erofs_build *b, const char *image,
+			 const char *id)
+{
+	struct erofs_blobs *bl = b->blobs;
+	struct dict_blob *d;
+	struct stat st;
+	unsigned int i;
+
+	for (i = 0; i < bl->nr_dicts; i++)
+		if (!strcmp(bl->dicts[i].id, id))
+			return i + 1;
+	if (bl->nr_dicts >= EROFS_RD_MAX_DEVICES)
+		return -E2BIG;
+	d = realloc(bl->dicts, (bl->nr_dicts + 1) * sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	bl->dicts = d;
+	d = &bl->dicts[bl->nr_dicts];
+	memset(d, 0, sizeof(*d));
+	d->fd = -1;
+	memcpy(d->id, id, 65);
+	if (asprintf(&d->path, "%s/%s", b->opts->blob_dir, id) < 0) {
+		d->path = NULL;
+		return -ENOMEM;
+	}
+	bl->nr_dicts++;
+	d->fd = open(d->path, O_RDONLY | O_CLOEXEC);
+	if (d->fd < 0 || fstat(d->fd, &st)) {
+		int err = errno;
+
+		erofs_err(b, "cannot use blob dictionary '%s': its blob %s is not in '%s': %s",
+			  image, id, b->opts->blob_dir, strerror(err));
+		return -err;
+	}
+	d->size = st.st_size;
+	return bl->nr_dicts;
+}
+
+static int load_dict(struct erofs_build *b, const char *image)
+{
+	struct dict_walk dw = { .b = b, .image = image };
+	struct erofs_rd_stats stats;
+	struct erofs_rd_opts ro = {
+		.path = image,
+		.msg = dict_msg,
+		.msg_priv = &dw,
+		.level = EROFS_RD_ERR,
+	};
+	const struct erofs_rd_walk_ops ops = {
+		.enter_dir = dict_enter,
+		.leave_dir = dict_leave,
+		.entry = dict_entry,
+	};
+	struct erofs_rd *rd = NULL;
+	char ids[EROFS_RD_MAX_DEVICES][65];
+	unsigned int n, i;
+	int ret;
+
+	/* first the device table alone, to find the blobs */
+	ret = erofs_rd_open(&rd, &ro);
+	if (ret) {
+		if (ret != -EFSCORRUPTED && ret != -EOPNOTSUPP)
+			erofs_err(b, "cannot use blob dictionary '%s': %s",
+				  image, strerror(-ret));
+		return ret;
+	}
+	n = erofs_rd_ndevices(rd);
+	for (i = 0; i < n; i++) {
+		const struct erofs_rd_device *dev = erofs_rd_device(rd, i + 1);
+
+		if (!is_blob_id(dev->tag)) {
+			erofs_err(b, "cannot use blob dictionary '%s': its device %u has no blob id (it was not built with --blob-dir or --blobdev)",
+				  image, i + 1);
+			erofs_rd_close(rd);
+			return -EINVAL;
+		}
+		memcpy(ids[i], dev->tag, 64);
+		ids[i][64] = '\0';
+	}
+	erofs_rd_close(rd);
+	rd = NULL;
+	if (!n) {
+		erofs_warn(b, "blob dictionary '%s' has no blobs", image);
+		return 0;
+	}
+
+	for (i = 0; i < n; i++) {
+		ret = dict_blob_ref(b, image, ids[i]);
+		if (ret < 0)
+			return ret;
+		dw.refs[i + 1] = ret;
+		ro.devices[i] = b->blobs->dicts[ret - 1].path;
+	}
+	ro.ndevices = n;
+	ret = erofs_rd_open(&rd, &ro);
+	if (ret)
+		return ret;
+	dw.rd = rd;
+	dw.ctx = EVP_MD_CTX_new();
+	dw.buf = malloc(BLOB_BUFSIZE);
+	if (!dw.ctx || !dw.buf)
+		ret = -ENOMEM;
+	else
+		ret = erofs_rd_check(rd, 0, &ops, &dw, &stats);
+	if (ret == -ENODATA) {
+		erofs_err(b, "cannot use blob dictionary '%s': a blob in '%s' is shorter than the image says",
+			  image, b->opts->blob_dir);
+	} else if (ret && ret != -EFSCORRUPTED && ret != -ENOMEM &&
+		   !erofs_rd_nerrors(rd)) {
+		erofs_err(b, "cannot use blob dictionary '%s': %s", image,
+			  strerror(-ret));
+	}
+	EVP_MD_CTX_free(dw.ctx);
+	free(dw.buf);
+	erofs_rd_close(rd);
+	return ret;
+}
+
+/* before the scan: where blobs go, and the dictionaries' chunks */
+int erofs_blobs_setup(struct erofs_build *b)
+{
+	const struct erofs_mkfs_opts *o = b->opts;
+	struct erofs_blobs *bl;
+	struct stat st;
+	int ret;
+
+	if (!erofs_blob_wanted(b) && !o->nr_blob_dicts)
+		return 0;
+	bl = b->blobs = calloc(1, sizeof(*bl));
+	if (!bl)
+		return -ENOMEM;
+	bl->fd = -1;
+	bl->wanted = erofs_blob_wanted(b);
+	if (o->blobdev) {
+		char *dcopy = strdup(o->blobdev);
+
+		if (!dcopy)
+			return -ENOMEM;
+		if (!stat(o->blobdev, &st) && S_ISDIR(st.st_mode)) {
+			erofs_err(b, "cannot create blob '%s': %s", o->blobdev,
+				  strerror(EISDIR));
+			free(dcopy);
+			return -EISDIR;
+		}
+		ret = erofs_check_target_dir(b, "blob", o->blobdev,
+					     dirname(dcopy));
+		free(dcopy);
+		if (ret)
+			return ret;
+	} else if (o->blob_dir) {
+		ret = erofs_check_target_dir(b, "blob in", o->blob_dir,
+					     o->blob_dir);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* after the scan and the digest pass: the dictionaries' chunks */
+int erofs_blobs_dict_lookup(struct erofs_build *b)
+{
+	const struct erofs_mkfs_opts *o = b->opts;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < o->nr_blob_dicts; i++) {
+		ret = load_dict(b, o->blob_dicts[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void erofs_blobs_note_reuse(struct erofs_build *b, uint16_t ref,
+			    uint64_t nbytes)
+{
+	b->blobs->dicts[ref - 1].reused += nbytes;
+	if (!b->blobs->dicts[ref - 1].devid)
+		b->blobs->dicts[ref - 1].devid = UINT16_MAX;	/* used */
+}
+
+int erofs_blob_dict_read(struct erofs_build *b, uint16_t ref, void *buf,
+			 uint64_t len, uint64_t off)
+{
+	return read_full(b->blobs->dicts[ref - 1].fd, buf, len, off);
+}
+
+/* after chunk planning: the device table's slots, in their order */
+int erofs_blobs_assign_devices(struct erofs_build *b)
+{
+	struct erofs_blobs *bl = b->blobs;
+	struct erofs_mkfs_report *r = b->report;
+	uint16_t id = 0;
+	unsigned int i;
+
+	if (!bl)
+		return 0;
+	for (i = 0; i < bl->nr_dicts; i++) {
+		if (!bl->dicts[i].devid)
+			continue;
+		bl->dicts[i].devid = ++id;
+		if (r->nr_dicts < ARRAY_SIZE(r->reuse)) {
+			memcpy(r->reuse[r->nr_dicts].id, bl->dicts[i].id, 65);
+			r->reuse[r->nr_dicts++].bytes = bl->dicts[i].reused;
+		}
+	}
+	if (bl->wanted && b->chunk_blocks) {
+		bl->devid = ++id;
+		bl->blocks = b->chunk_blocks;
+	}
+	bl->nr_slots = id;
+	b->chunk_indexes = bl->wanted || id;
+	r->nr_devices = id;
+	return 0;
+}
+
+unsigned int erofs_devtable_slots(const struct erofs_build *b)
+{
+	return b->blobs ? b->blobs->nr_slots : 0;
+}
+
+void erofs_devtable_place(struct erofs_build *b, uint64_t pos)
+{
+	b->blobs->devt_start = pos;
+}
+
+uint64_t erofs_devtable_start(const struct erofs_build *b)
+{
+	return b->blobs ? b->blobs->devt_start : 0;
+}
+
+uint16_t erofs_blobs_device_id(const struct erofs_build *b, uint16_t ref)
+{
+	return ref ? b->blobs->dicts[ref - 1].devid : b->blobs->devid;
+}
+
+/* ------------------------------------------------------------ the new blob */
+
+bool erofs_blob_new(const struct erofs_build *b)
+{
+	return b->blobs && b->blobs->devid;
+}
+
+int erofs_blob_fd(const struct erofs_build *b)
+{
+	return b->blobs && b->blobs->devid ? b->blobs->fd : b->outfd;
+}
+
+int erofs_blob_create(struct erofs_build *b)
+{
+	const struct erofs_mkfs_opts *o = b->opts;
+	struct erofs_blobs *bl = b->blobs;
+	off_t size;
+	int fd;
+
+	if (!bl || !bl->devid)
+		return 0;
+	if (o->blobdev)
+		fd = erofs_tmpfile_create(b, o->blobdev, NULL, 1, &bl->tmp);
+	else
+		fd = erofs_tmpfile_create(b, "blob", o->blob_dir, 1, &bl->tmp);
+	if (fd < 0) {
+		erofs_err(b, "cannot create blob '%s': %s",
+			  o->blobdev ? o->blobdev : o->blob_dir, strerror(-fd));
+		return fd;
+	}
+	bl->fd = fd;
+	size = (off_t)(bl->blocks << b->blkszbits);
+	if (ftruncate(fd, size))
+		return erofs_blob_failed(b, -errno);
+	if (fallocate(fd, 0, 0, size) &&
+	    (errno == ENOSPC || errno == EDQUOT || errno == EFBIG))
+		return erofs_blob_failed(b, -errno);
+	return 0;
+}
+
+/* after the data: the blob's id, from its bytes as written */
+int erofs_blob_finish(struct erofs_build *b)
+{
+	struct erofs_blobs *bl = b->blobs;
+	uint64_t off = 0, size;
+	uint8_t digest[32], *buf;
+	unsigned int dlen;
+	EVP_MD_CTX *ctx;
+	int ret = 0;
+
+	if (!bl || !bl->devid)
+		return 0;
+	size = bl->blocks << b->blkszbits;
+	ctx = EVP_MD_CTX_new();
+	buf = malloc(BLOB_BUFSIZE);
+	if (!ctx || !buf) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (!EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	posix_fadvise(bl->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	while (off < size) {
+		size_t n = min_t(uint64_t, size - off, BLOB_BUFSIZE);
+
+		ret = read_full(bl->fd, buf, n, off);
+		if (ret) {
+			ret = erofs_blob_failed(b, ret == -ENODATA ? -EIO : ret);
+			goto out;
+		}
+		if (!EVP_DigestUpdate(ctx, buf, n)) {
+			ret = -EINVAL;
+			goto out;
+		}
+		off += n;
+	}
+	if (!EVP_DigestFinal_ex(ctx, digest, &dlen)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	hex(digest, bl->id);
+	if (b->opts->blobdev)
+		bl->final = strdup(b->opts->blobdev);
+	else if (asprintf(&bl->final, "%s/%s", b->opts->blob_dir, bl->id) < 0)
+		bl->final = NULL;
+	if (!bl->final)
+		ret = -ENOMEM;
+out:
+	free(buf);
+	EVP_MD_CTX_free(ctx);
+	return ret;
+}
+
+/* the device table, in the image */
+int erofs_devtable_write(struct erofs_build *b)
+{
+	struct erofs_blobs *bl = b->blobs;
+	struct erofs_deviceslot *slots;
+	uint64_t uniaddr = b->total_blocks;
+	unsigned int i;
+	int ret;
+
+	if (!bl || !bl->nr_slots)
+		return 0;
+	slots = calloc(bl->nr_slots, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (i = 0; i <= bl->nr_dicts; i++) {
+		const char *id;
+		uint64_t blocks;
+		uint16_t devid;
+
+		if (i < bl->nr_dicts) {
+			devid = bl->dicts[i].devid;
+			id = bl->dicts[i].id;
+			blocks = bl->dicts[i].size >> b->blkszbits;
+		} else {
+			devid = bl->devid;
+			id = bl->id;
+			blocks = bl->blocks;
+		}
+		if (!devid)
+			continue;
+		memcpy(slots[devid - 1].tag, id, 64);
+		slots[devid - 1].blocks_lo = cpu_to_le32((uint32_t)blocks);
+		slots[devid - 1].uniaddr_lo = cpu_to_le32((uint32_t)uniaddr);
+		uniaddr += blocks;
+	}
+	if (uniaddr > UINT32_MAX) {
+		free(slots);
+		erofs_err(b, "the image and its blobs would need %llu blocks; at most %u fit",
+			  (unsigned long long)uniaddr, UINT32_MAX);
+		return -EFBIG;
+	}
+	ret = erofs_pwrite_all(b, slots, bl->nr_slots * sizeof(*slots),
+			       bl->devt_start);
+	free(slots);
+	return ret;
+}
+
+/*
+ * Before the image: the blob is flushed and put in place.  In a blob store
+ * an existing blob of the same id holds the same bytes, and stays.
+ */
+int erofs_blob_commit(struct erofs_build *b)
+{
+	struct erofs_blobs *bl = b->blobs;
+	struct erofs_mkfs_report *r = b->report;
+	struct stat st;
+	int ret;
+
+	if (!bl || !bl->devid)
+		return 0;
+	if (fchmod(bl->fd, 0644) || (!b->opts->no_fsync && fsync(bl->fd)) ||
+	    close(bl->fd)) {
+		bl->fd = -1;
+		return erofs_blob_failed(b, -errno);
+	}
+	bl->fd = -1;
+	if (b->opts->blob_dir && !stat(bl->final, &st) && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size == bl->blocks << b->blkszbits) {
+		unlink(bl->tmp);
+	} else if (rename(bl->tmp, bl->final)) {
+		ret = -errno;
+		erofs_err(b, "failed to create blob '%s': %s", bl->final,
+			  strerror(errno));
+		return ret;
+	} else {
+		bl->placed = true;
+	}
+	free(bl->tmp);
+	bl->tmp = NULL;
+	if (b->opts->tmpfile)
+		b->opts->tmpfile(b->opts->cb_ctx, 1, NULL);
+	r->blob_bytes = bl->blocks << b->blkszbits;
+	memcpy(r->blob_id, bl->id, 65);
+	r->blob_path = strdup(bl->final);
+	return r->blob_path ? 0 : -ENOMEM;
+}
+
+/* a failed build: the new blob goes too, also when already in place */
+void erofs_blob_abort(struct erofs_build *b)
+{
+	struct erofs_blobs *bl = b->blobs;
+
+	if (!bl)
+		return;
+	if (bl->fd >= 0)
+		close(bl->fd);
+	bl->fd = -1;
+	if (bl->tmp) {
+		unlink(bl->tmp);
+		free(bl->tmp);
+		bl->tmp = NULL;
+		if (b->opts->tmpfile)
+			b->opts->tmpfile(b->opts->cb_ctx, 1, NULL);
+	}
+	if (bl->placed)
+		unlink(bl->final);
+	bl->placed = false;
+}
+
+void erofs_blobs_free(struct erofs_build *b)
+{
+	struct erofs_blobs *bl = b->blobs;
+	unsigned int i;
+
+	if (!bl)
+		return;
+	for (i = 0; i < bl->nr_dicts; i++) {
+		if (bl->dicts[i].fd >= 0)
+			close(bl->dicts[i].fd);
+		free(bl->dicts[i].path);
+	}
+	free(bl->dicts);
+	free(bl->final);
+	free(bl->tmp);
+	free(bl);
+	b->blobs = NULL;
+}
