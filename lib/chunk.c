@@ -121,7 +121,7 @@ int erofs_chunk_setup_inode(struct erofs_build *b, struct erofs_inode *inode)
 	uint64_t cs;
 	uint32_t c;
 
-	if (!S_ISREG(inode->mode) || !inode->size)
+	if (!S_ISREG(inode->mode) || !inode->size || inode->ext_data)
 		return 0;
 	if (!erofs_chunk_wanted(b) && !inode->extents)
 		return 0;
@@ -366,7 +366,7 @@ static int plan_file(struct erofs_build *b, struct erofs_inode *inode,
 		uint64_t off = c * cs;
 		uint32_t nbytes = min_t(uint64_t, cs, inode->size - off);
 
-		if (ch->flags & EROFS_CHUNK_HOLE)
+		if (ch->flags & (EROFS_CHUNK_HOLE | EROFS_CHUNK_EXT))
 			continue;
 		if (inode->digests && b->dd) {
 			struct dd_entry *e;

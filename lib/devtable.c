@@ -229,43 +229,141 @@ static int dict_leave(void *priv, void *ctx, const struct erofs_rd_inode *dir)
 	return 0;
 }
 
-/* the dictionary blob with this id, added if new: its ref (index + 1) */
-static int dict_blob_ref(struct erofs_build *b, const char *image,
-			 const char *id)
+static int blobs_alloc(struct erofs_build *b)
 {
-	struct erofs_blobs *bl = b->blobs;
+	if (b->blobs)
+		return 0;
+	b->blobs = calloc(1, sizeof(*b->blobs));
+	if (!b->blobs)
+		return -ENOMEM;
+	b->blobs->fd = -1;
+	b->blobs->wanted = erofs_blob_wanted(b);
+	return 0;
+}
+
+static int file_digest(int fd, uint64_t size, char *id)
+{
+	uint8_t digest[32], *buf = malloc(BLOB_BUFSIZE);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint64_t off = 0;
+	unsigned int dlen;
+	int ret = 0;
+
+	if (!buf || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	while (off < size) {
+		size_t n = min_t(uint64_t, size - off, BLOB_BUFSIZE);
+
+		ret = read_full(fd, buf, n, off);
+		if (ret)
+			goto out;
+		EVP_DigestUpdate(ctx, buf, n);
+		off += n;
+	}
+	EVP_DigestFinal_ex(ctx, digest, &dlen);
+	hex(digest, id);
+out:
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	return ret;
+}
+
+/*
+ * An external device: a file whose blocks the image may reference, added
+ * once per id.  Without 'id' the file's SHA-256 is its id.  Returns its
+ * ref (index + 1).
+ */
+int erofs_blobs_add_external(struct erofs_build *b, const char *what,
+			     const char *path, const char *id)
+{
+	struct erofs_blobs *bl;
 	struct dict_blob *d;
+	char idbuf[65];
 	struct stat st;
 	unsigned int i;
+	int fd, ret;
 
+	ret = blobs_alloc(b);
+	if (ret)
+		return ret;
+	bl = b->blobs;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		ret = -errno;
+		erofs_err(b, "cannot use %s: '%s' cannot be opened: %s", what,
+			  path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	if (!id) {
+		ret = file_digest(fd, st.st_size, idbuf);
+		if (ret) {
+			erofs_err(b, "failed to read '%s': %s", path,
+				  strerror(-ret));
+			close(fd);
+			return ret;
+		}
+		id = idbuf;
+	}
 	for (i = 0; i < bl->nr_dicts; i++)
-		if (!strcmp(bl->dicts[i].id, id))
+		if (!strcmp(bl->dicts[i].id, id)) {
+			close(fd);
 			return i + 1;
-	if (bl->nr_dicts >= EROFS_RD_MAX_DEVICES)
+		}
+	if (bl->nr_dicts >= EROFS_RD_MAX_DEVICES) {
+		erofs_err(b, "cannot use %s: more than %d devices", what,
+			  EROFS_RD_MAX_DEVICES);
+		close(fd);
 		return -E2BIG;
+	}
 	d = realloc(bl->dicts, (bl->nr_dicts + 1) * sizeof(*d));
-	if (!d)
+	if (!d) {
+		close(fd);
 		return -ENOMEM;
+	}
 	bl->dicts = d;
 	d = &bl->dicts[bl->nr_dicts];
 	memset(d, 0, sizeof(*d));
-	d->fd = -1;
-	memcpy(d->id, id, 65);
-	if (asprintf(&d->path, "%s/%s", b->opts->blob_dir, id) < 0) {
-		d->path = NULL;
+	d->fd = fd;
+	d->size = st.st_size;
+	memcpy(d->id, id, 64);
+	d->id[64] = '\0';
+	d->path = strdup(path);
+	if (!d->path) {
+		close(fd);
 		return -ENOMEM;
 	}
 	bl->nr_dicts++;
-	d->fd = open(d->path, O_RDONLY | O_CLOEXEC);
-	if (d->fd < 0 || fstat(d->fd, &st)) {
-		int err = errno;
-
-		erofs_err(b, "cannot use blob dictionary '%s': its blob %s is not in '%s': %s",
-			  image, id, b->opts->blob_dir, strerror(err));
-		return -err;
-	}
-	d->size = st.st_size;
 	return bl->nr_dicts;
+}
+
+/* the dictionary blob with this id, found in --blob-dir: its ref */
+static int dict_blob_ref(struct erofs_build *b, const char *image,
+			 const char *id)
+{
+	char *path, *what;
+	int ret;
+
+	if (asprintf(&path, "%s/%s", b->opts->blob_dir, id) < 0)
+		return -ENOMEM;
+	if (access(path, F_OK)) {
+		erofs_err(b, "cannot use blob dictionary '%s': its blob %s is not in '%s'",
+			  image, id, b->opts->blob_dir);
+		free(path);
+		return -ENOENT;
+	}
+	if (asprintf(&what, "blob dictionary '%s'", image) < 0) {
+		free(path);
+		return -ENOMEM;
+	}
+	ret = erofs_blobs_add_external(b, what, path, id);
+	free(what);
+	free(path);
+	return ret;
 }
 
 static int load_dict(struct erofs_build *b, const char *image)
@@ -348,21 +446,18 @@ static int load_dict(struct erofs_build *b, const char *image)
 	return ret;
 }
 
-/* before the scan: where blobs go, and the dictionaries' chunks */
+/* before the scan: that the new blob's place can take it */
 int erofs_blobs_setup(struct erofs_build *b)
 {
 	const struct erofs_mkfs_opts *o = b->opts;
-	struct erofs_blobs *bl;
 	struct stat st;
 	int ret;
 
 	if (!erofs_blob_wanted(b) && !o->nr_blob_dicts)
 		return 0;
-	bl = b->blobs = calloc(1, sizeof(*bl));
-	if (!bl)
-		return -ENOMEM;
-	bl->fd = -1;
-	bl->wanted = erofs_blob_wanted(b);
+	ret = blobs_alloc(b);
+	if (ret)
+		return ret;
 	if (o->blobdev) {
 		char *dcopy = strdup(o->blobdev);
 
@@ -459,6 +554,20 @@ void erofs_devtable_place(struct erofs_build *b, uint64_t pos)
 uint64_t erofs_devtable_start(const struct erofs_build *b)
 {
 	return b->blobs ? b->blobs->devt_start : 0;
+}
+
+/* where an external device starts in the unified address space */
+uint64_t erofs_blobs_uniaddr(const struct erofs_build *b, uint16_t ref)
+{
+	const struct erofs_blobs *bl = b->blobs;
+	uint16_t devid = bl->dicts[ref - 1].devid;
+	uint64_t addr = b->total_blocks;
+	unsigned int i;
+
+	for (i = 0; i < bl->nr_dicts; i++)
+		if (bl->dicts[i].devid && bl->dicts[i].devid < devid)
+			addr += bl->dicts[i].size >> b->blkszbits;
+	return addr;
 }
 
 uint16_t erofs_blobs_device_id(const struct erofs_build *b, uint16_t ref)

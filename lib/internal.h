@@ -58,6 +58,7 @@ struct erofs_chunk {
 enum {
 	EROFS_CHUNK_HOLE	= 1 << 0,	/* no data: reads as zeros */
 	EROFS_CHUNK_NEW		= 1 << 1,	/* this file's bytes are written */
+	EROFS_CHUNK_EXT		= 1 << 2,	/* in place on an external device */
 };
 
 #define EROFS_DIGEST_LEN	32	/* SHA-256, for chunk deduplication */
@@ -91,6 +92,13 @@ struct erofs_inode {
 	uint32_t nr_wchunks;
 	uint8_t wchunkbits;		/* chunk size data is planned in */
 	uint8_t (*digests)[EROFS_DIGEST_LEN];	/* per chunk, for dedupe */
+
+	/* data in place on an external device (--rebuild) */
+	uint16_t ext_ref;		/* its ref; 0: data from the source */
+	uint64_t ext_blk;		/* flat layouts: first block there */
+	uint8_t *ext_tail;		/* flat inline: the tail bytes */
+	bool ext_data;			/* the data stays where it is */
+	bool ext_seen;			/* reached in the merged tree */
 
 	/* planned */
 	uint8_t datalayout;
@@ -207,12 +215,18 @@ struct erofs_dentry *erofs_new_dentry(struct erofs_inode *parent,
 				      const char *name, size_t len);
 int erofs_add_child(struct erofs_inode *dir, struct erofs_dentry *d);
 void erofs_sort_children(struct erofs_inode *dir);
+int erofs_name_cmp(const char *a, size_t alen, const char *b, size_t blen);
 char *erofs_inode_path(const struct erofs_inode *inode);
 int erofs_hardlink_lookup(struct erofs_build *b, dev_t dev, ino_t ino,
 			  struct erofs_inode **found);
 int erofs_hardlink_insert(struct erofs_build *b, struct erofs_inode *inode);
 void erofs_tree_free(struct erofs_build *b);
 unsigned int erofs_mode_to_ftype(uint32_t mode);
+
+/* source_erofs.c */
+int erofs_source_erofs_scan(struct erofs_build *b);
+int erofs_read_external(struct erofs_build *b, const struct erofs_inode *inode,
+			void *buf, uint64_t len, uint64_t off);
 
 /* source_dir.c */
 int erofs_source_dir_scan(struct erofs_build *b);
@@ -265,6 +279,9 @@ void erofs_blobs_note_reuse(struct erofs_build *b, uint16_t ref,
 void erofs_devtable_place(struct erofs_build *b, uint64_t pos);
 uint64_t erofs_devtable_start(const struct erofs_build *b);
 int erofs_blobs_setup(struct erofs_build *b);
+int erofs_blobs_add_external(struct erofs_build *b, const char *what,
+			     const char *path, const char *id);
+uint64_t erofs_blobs_uniaddr(const struct erofs_build *b, uint16_t ref);
 int erofs_blobs_dict_lookup(struct erofs_build *b);
 unsigned int erofs_devtable_slots(const struct erofs_build *b);
 int erofs_blobs_assign_devices(struct erofs_build *b);

@@ -298,7 +298,8 @@ int erofs_plan_layout(struct erofs_build *b)
 			inode->gid > UINT16_MAX || inode->nlink > UINT16_MAX ||
 			inode->mtime != b->epoch ||
 			inode->mtime_nsec != b->fixed_nsec;
-		if (inode->datalayout != EROFS_INODE_CHUNK_BASED)
+		if (inode->datalayout != EROFS_INODE_CHUNK_BASED &&
+		    !inode->ext_data)
 			inode->datalayout = EROFS_INODE_FLAT_PLAIN;
 		inode->inline_size = 0;
 
@@ -319,6 +320,21 @@ int erofs_plan_layout(struct erofs_build *b)
 
 		if (inode->datalayout == EROFS_INODE_CHUNK_BASED) {
 			inode->inline_size = erofs_chunk_map_size(b, inode, base);
+		} else if (inode->ext_data) {
+			/* the tail has no other place than the inode */
+			if (inode->datalayout == EROFS_INODE_FLAT_INLINE) {
+				inode->inline_size = size & (bs - 1);
+				if (base + inode->inline_size > bs) {
+					char *path = erofs_inode_path(inode);
+
+					erofs_err(b, "cannot reference '%s' in place: its %u-byte tail does not fit beside its %u bytes of inode and xattrs",
+						  path ? path : "?",
+						  inode->inline_size, base);
+					free(path);
+					ret = -E2BIG;
+					goto out;
+				}
+			}
 		} else if (S_ISLNK(inode->mode)) {
 			if (size < bs && base + size <= bs) {
 				inode->datalayout = EROFS_INODE_FLAT_INLINE;
@@ -374,7 +390,8 @@ int erofs_plan_layout(struct erofs_build *b)
 		struct erofs_inode *inode = b->inodes[i];
 		uint64_t nblocks;
 
-		if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
+		if (inode->datalayout == EROFS_INODE_CHUNK_BASED ||
+		    inode->ext_data)
 			continue;
 		if (!S_ISREG(inode->mode) && !S_ISDIR(inode->mode) &&
 		    !S_ISLNK(inode->mode))
@@ -398,6 +415,26 @@ int erofs_plan_layout(struct erofs_build *b)
 		goto out;
 	}
 	b->total_blocks = blk;
+	/* flat files in input images: by their unified address */
+	for (i = 0; i < b->nr_inodes; i++) {
+		struct erofs_inode *inode = b->inodes[i];
+		uint64_t addr;
+
+		if (!inode->ext_data || inode->datalayout == EROFS_INODE_CHUNK_BASED)
+			continue;
+		if (!inode->ext_ref) {
+			inode->startblk = EROFS_NULL_ADDR;
+			continue;
+		}
+		addr = erofs_blobs_uniaddr(b, inode->ext_ref) + inode->ext_blk;
+		if (addr > UINT32_MAX) {
+			erofs_err(b, "the input images are too large to be referenced by block address (%llu blocks)",
+				  (unsigned long long)addr);
+			ret = -EFBIG;
+			goto out;
+		}
+		inode->startblk = addr;
+	}
 	ret = 0;
 out:
 	free(order);

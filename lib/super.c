@@ -224,6 +224,8 @@ int erofs_mkfs_build(const struct erofs_mkfs_opts *o,
 	else
 		uuid_generate(report->uuid);
 
+	if (o->nr_rebuild_inputs)
+		goto opened;
 	b.rootfd = open(o->source_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (b.rootfd < 0) {
 		ret = -errno;
@@ -239,6 +241,7 @@ int erofs_mkfs_build(const struct erofs_mkfs_opts *o,
 		ret = -errno;
 		goto out;
 	}
+opened:
 
 	ret = erofs_fingerprint_setup(&b);
 	if (ret)
@@ -250,7 +253,10 @@ int erofs_mkfs_build(const struct erofs_mkfs_opts *o,
 	if (ret)
 		goto out;
 	phase_mark(&b, NULL);
-	ret = erofs_source_dir_scan(&b);
+	if (o->nr_rebuild_inputs)
+		ret = erofs_source_erofs_scan(&b);
+	else
+		ret = erofs_source_dir_scan(&b);
 	if (ret)
 		goto out;
 	phase_mark(&b, "scan");

@@ -198,6 +198,7 @@ void erofs_tree_free(struct erofs_build *b)
 		free(inode->children);
 		free(inode->xattrs);
 		free(inode->extents);
+		free(inode->ext_tail);
 		free(inode->chunks);
 		free(inode->digests);
 		free(inode->symlink);

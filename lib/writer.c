@@ -419,7 +419,53 @@ static int copy_regular(struct worker *w, const struct erofs_inode *inode,
 	return ret;
 }
 
-static int write_regular(struct worker *w, const struct erofs_inode *inode,
+/*
+ * A file whose data stays in an input image: nothing to copy but the tail
+ * and the chunk map; its fingerprint is computed from the data where it is.
+ */
+static int write_external(struct worker *w, struct erofs_inode *inode,
+			  uint8_t *tail)
+{
+	struct erofs_build *b = w->b;
+	uint64_t off = 0;
+	int ret;
+
+	if (inode->fp_source == EROFS_FP_COMPUTED && !inode->fp_value) {
+		if (!w->copybuf) {
+			w->copybuf = malloc(COPY_BUFSIZE);
+			if (!w->copybuf)
+				return -ENOMEM;
+		}
+		ret = erofs_fingerprint_init(b, &w->fp_ctx);
+		while (!ret && off < inode->size) {
+			uint64_t n = min_t(uint64_t, inode->size - off, COPY_BUFSIZE);
+
+			ret = erofs_read_external(b, inode, w->copybuf, n, off);
+			if (!ret)
+				ret = erofs_fingerprint_update(w->fp_ctx,
+							       w->copybuf, n);
+			off += n;
+		}
+		if (!ret)
+			ret = erofs_fingerprint_final(b, w->fp_ctx, inode);
+		if (ret) {
+			report_path_err(b, inode, "failed to read", ret);
+			return ret;
+		}
+	}
+	atomic_fetch_add(&b->bytes_done, inode->size);
+	if (inode->datalayout == EROFS_INODE_CHUNK_BASED) {
+		uint32_t entry = b->chunk_indexes ? 8 : 4;
+
+		erofs_chunk_write_map(b, inode, tail + (inode->inline_size -
+							inode->nr_chunks * entry));
+	} else if (inode->datalayout == EROFS_INODE_FLAT_INLINE) {
+		memcpy(tail, inode->ext_tail, inode->inline_size);
+	}
+	return 0;
+}
+
+static int write_regular(struct worker *w, struct erofs_inode *inode,
 			 uint8_t *tail)
 {
 	struct erofs_build *b = w->b;
@@ -427,6 +473,8 @@ static int write_regular(struct worker *w, const struct erofs_inode *inode,
 
 	if (!inode->size)
 		return 0;
+	if (inode->ext_data)
+		return write_external(w, inode, tail);
 	w->dst = b->outfd;
 	fd = open_in_dir(w, inode);
 	if (fd < 0) {
@@ -747,7 +795,7 @@ static int digest_inode(struct worker *w, struct erofs_inode *inode)
 	struct erofs_build *b = w->b;
 	int fd, ret;
 
-	if (inode->datalayout != EROFS_INODE_CHUNK_BASED)
+	if (inode->datalayout != EROFS_INODE_CHUNK_BASED || inode->ext_data)
 		return 0;
 	inode->digests = malloc((size_t)inode->nr_wchunks * EROFS_DIGEST_LEN);
 	if (!inode->digests)

@@ -60,7 +60,9 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fputs("Usage: " PROG " [OPTIONS] IMAGE SOURCE\n"
-	      "Build an EROFS image at IMAGE from the directory SOURCE.\n"
+	      "       " PROG " [OPTIONS] --rebuild IMAGE INPUT.img [INPUT.img ...]\n"
+	      "Build an EROFS image at IMAGE from the directory SOURCE, or from EROFS\n"
+	      "images merged as overlay layers (later over earlier).\n"
 	      "\n"
 	      "Options:\n"
 	      "  -b SIZE                block size: 512, 1024, 2048 or 4096 (default 4096)\n"
@@ -92,6 +94,9 @@ static void usage(FILE *f)
 	      "  --fingerprint-strict   fail when a file has no supplied fingerprint\n"
 	      "  --manifest=FILE        write a JSON document of every path, its\n"
 	      "                         metadata and fingerprint, and the image's digest\n"
+	      "  --rebuild              the sources are EROFS images, merged as layers: the\n"
+	      "                         new image holds metadata only and reads file data\n"
+	      "                         from the inputs, which become its devices\n"
 	      "  --chunksize=SIZE       store regular files in chunks of SIZE bytes (a power\n"
 	      "                         of two, at least the block size)\n"
 	      "  -E dedupe              store identical chunks once (chunk size: the block\n"
@@ -198,6 +203,7 @@ enum {
 	OPT_BLOBDEV,
 	OPT_BLOB_DIR,
 	OPT_BLOB_DICT,
+	OPT_REBUILD,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -222,6 +228,7 @@ static const struct option long_opts[] = {
 	{ "blobdev", required_argument, NULL, OPT_BLOBDEV },
 	{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
 	{ "blob-dict", required_argument, NULL, OPT_BLOB_DICT },
+	{ "rebuild", no_argument, NULL, OPT_REBUILD },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -256,7 +263,7 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 		      struct frontend *fe)
 {
 	struct erofs_mkfs_opts *o = &cl->o;
-	bool all_root = false;
+	bool all_root = false, rebuild = false;
 	long long v;
 	char *sde;
 	int c;
@@ -474,6 +481,9 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 		case OPT_BLOB_DIR:
 			o->blob_dir = optarg;
 			break;
+		case OPT_REBUILD:
+			rebuild = true;
+			break;
 		case OPT_BLOB_DICT: {
 			const char **n = realloc(cl->dicts, (o->nr_blob_dicts + 1) *
 						 sizeof(*n));
@@ -535,13 +545,27 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 		o->force_uid = 0;
 		o->force_gid = 0;
 	}
-	if (argc - optind != 2) {
+	if (rebuild) {
+		if (argc - optind < 2) {
+			fprintf(stderr, PROG ": --rebuild expects IMAGE and at least one input image\n");
+			fprintf(stderr, "Try '" PROG " --help' for more information.\n");
+			return 2;
+		}
+		if (o->nr_blob_dicts || o->dedupe || o->blobdev) {
+			fprintf(stderr, PROG ": --rebuild copies no data: --blob-dict, -Ededupe and --blobdev do not apply\n");
+			return 2;
+		}
+		o->image_path = argv[optind];
+		o->rebuild_inputs = (const char **)argv + optind + 1;
+		o->nr_rebuild_inputs = argc - optind - 1;
+	} else if (argc - optind != 2) {
 		fprintf(stderr, PROG ": expected IMAGE and SOURCE\n");
 		fprintf(stderr, "Try '" PROG " --help' for more information.\n");
 		return 2;
+	} else {
+		o->image_path = argv[optind];
+		o->source_path = argv[optind + 1];
 	}
-	o->image_path = argv[optind];
-	o->source_path = argv[optind + 1];
 
 	sde = getenv("SOURCE_DATE_EPOCH");
 	if (sde && *sde && !o->fixed_time) {

@@ -60,7 +60,9 @@ bool erofs_fingerprint_algo_ok(const char *algo);
 
 struct erofs_mkfs_opts {
 	const char *image_path;
-	const char *source_path;
+	const char *source_path;	/* a directory, or NULL with ... */
+	const char **rebuild_inputs;	/* ... EROFS images merged as layers */
+	unsigned int nr_rebuild_inputs;
 
 	unsigned int blkszbits;		/* 9..12 */
 	char label[16];			/* at most 15 bytes plus NUL */

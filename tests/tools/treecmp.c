@@ -36,6 +36,7 @@
 
 struct opts {
 	bool ignore_mtime;
+	bool ignore_dir_nlink;	/* A is an overlayfs merge, which counts 1 */
 	bool have_mtime;		/* --mtime: every mtime in B is this */
 	long long mtime;
 	bool have_clamp;		/* --clamp-mtime: B = min(A, this) */
@@ -817,7 +818,7 @@ static void compare_dir(int dfa, int dfb)
 		diff("fstat: %s", strerror(errno));
 		return;
 	}
-	if (a.st_nlink - excl != b.st_nlink)
+	if (!o.ignore_dir_nlink && a.st_nlink - excl != b.st_nlink)
 		diff("directory nlink differs: A=%lu (%lu subdirectories excluded) B=%lu",
 		     (unsigned long)a.st_nlink, excl, (unsigned long)b.st_nlink);
 }
@@ -829,6 +830,8 @@ static void usage(int code)
 		"Compare tree B (normally a mounted image) against tree A.\n"
 		"  --ignore-mtime        do not compare mtimes\n"
 		"  --ignore-root-mtime   do not compare the mtime of the top directory\n"
+		"  --ignore-dir-nlink    do not compare directory link counts (overlayfs\n"
+		"                        reports 1 for merged directories)\n"
 		"  --mtime=SEC           expect every mtime in B to be SEC.0\n"
 		"  --clamp-mtime=SEC     expect B mtime = A mtime, or SEC where A is newer\n"
 		"  --uid=N, --gid=N      expect every owner in B to be N\n"
@@ -870,6 +873,8 @@ int main(int argc, char **argv)
 			o.ignore_mtime = true;
 		else if (!strcmp(s, "--ignore-root-mtime"))
 			o.ignore_root_mtime = true;
+		else if (!strcmp(s, "--ignore-dir-nlink"))
+			o.ignore_dir_nlink = true;
 		else if (!strncmp(s, "--mtime=", 8))
 			o.have_mtime = true, o.mtime = num_arg("--mtime", s + 8);
 		else if (!strncmp(s, "--clamp-mtime=", 14))

@@ -1,0 +1,227 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# mkfs.erofs --rebuild: EROFS images merged as overlay layers into a
+# metadata-only image whose files read their data from the inputs.  The
+# oracle is overlayfs over the kernel's mounts of the inputs; the rebuilt
+# image is mounted with the inputs attached read-only as its devices.
+
+. "$(dirname "$0")/lib.sh"
+
+require_mkfs
+require_mount
+find_treecmp
+D=$top_builddir/dump/dump.erofs
+
+LOOPS=()
+attach() {	# FILE: prints a read-only loop device for it
+	local l
+	l=$(losetup -r -f --show "$1") || return 1
+	__loops+=("$l")
+	LOOPS+=("$l")
+	echo "$l"
+}
+detach_all() {
+	local l
+	for l in "${LOOPS[@]}"; do
+		losetup -d "$l" 2>/dev/null
+	done
+	LOOPS=()
+}
+
+# the device= options for IMG: its devices' files, attached, in table order
+dev_opts() {
+	local img=$1 dir=$2 opts="" t l
+	shift 2
+	for t in $("$D" --device "$img" | sed -n 's/^device_tag: "\(.*\)"$/\1/p'); do
+		l=$(attach "$dir/$t") || return 1
+		opts="$opts${opts:+,}device=$l"
+	done
+	echo "$opts"
+}
+
+# ------------------------------------------------------------ layers
+
+L1=$WORK/l1
+L2=$WORK/l2
+L3=$WORK/l3
+mkdir -p "$L1/etc/conf.d" "$L1/usr/lib" "$L1/opaque/old/deep" "$L1/var/log" "$L1/todir"
+echo base >"$L1/etc/motd"
+echo keep >"$L1/etc/conf.d/a"
+echo drop >"$L1/etc/conf.d/b"
+head -c 3000000 /dev/urandom >"$L1/usr/lib/big"
+head -c 8192 /dev/urandom >"$L1/usr/lib/blocks"
+head -c 5000 /dev/urandom >"$L1/usr/lib/tail5000"
+ln "$L1/usr/lib/big" "$L1/usr/lib/big.link"
+ln -s ../usr/lib/big "$L1/etc/link"
+echo hidden >"$L1/opaque/old/deep/x"
+echo visible-before >"$L1/opaque/kept-name"
+mkfifo "$L1/var/log/fifo"
+truncate -s 30M "$L1/var/log/sparse"
+printf 'mid' | dd of="$L1/var/log/sparse" bs=1 seek=$((9 * 1048576)) conv=notrunc status=none
+echo "file that becomes a dir" >"$L1/tofile"
+echo x >"$L1/todir/inner"
+setfattr -n user.layer -v one "$L1/etc/motd" 2>/dev/null || true
+: >"$L1/empty"
+
+mkdir -p "$L2/etc/conf.d" "$L2/opaque" "$L2/usr/lib" "$L2/tofile"
+echo upper >"$L2/etc/motd"
+mknod "$L2/etc/conf.d/b" c 0 0
+setfattr -n trusted.overlay.opaque -v y "$L2/opaque"
+echo visible-after >"$L2/opaque/kept-name"
+head -c 70000 /dev/urandom >"$L2/usr/lib/new70000"
+echo now-a-dir-entry >"$L2/tofile/entry"
+echo "dir replaced by a file" >"$L2/todir"
+mknod "$L2/not-in-lower" c 0 0
+
+mkdir -p "$L3/usr/lib"
+mknod "$L3/usr/lib/blocks" c 0 0
+echo third >"$L3/third"
+
+for n in 1 2 3; do
+	eval "src=\$L$n"
+	build "$WORK/l$n.img" "$src" || die "cannot build layer $n"
+done
+
+# the expected merge: overlayfs over the kernel's mounts of the layers
+for n in 1 2 3; do
+	mount_image "$WORK/l$n.img" "$WORK/m$n" || die "cannot mount layer $n"
+done
+mkdir -p "$WORK/ovl"
+mount -t overlay overlay -o "lowerdir=$WORK/m3:$WORK/m2:$WORK/m1" "$WORK/ovl" ||
+	die "cannot mount overlayfs"
+__mounts+=("$WORK/ovl")
+# a plain copy of the merged tree, for a direct build
+cp -a "$WORK/ovl" "$WORK/merged"
+
+inputs_dir=$WORK/inputs	# the inputs by id, to attach them by tag
+mkdir -p "$inputs_dir"
+for n in 1 2 3; do
+	ln -sf "$WORK/l$n.img" "$inputs_dir/$(sum "$WORK/l$n.img")"
+done
+
+check_rebuild() {	# NAME IMG STOREDIR [fsck args]: mount, compare, fsck
+	local name=$1 img=$2 store=$3 opts
+	shift 3
+	opts=$(dev_opts "$img" "$store") || { fail "$name: attach the devices"; return; }
+	if mount_image "$img" "$WORK/$name.mnt" "$opts"; then
+		pass "$name: the kernel mounts the rebuilt image with its inputs as devices"
+		compare_tree "$WORK/ovl" "$WORK/$name.mnt" \
+			"$name: the mounted image equals the overlayfs merge of the layers" \
+			--ignore-dir-nlink
+		umount_image "$WORK/$name.mnt"
+	else
+		fail "$name: the kernel mounts the rebuilt image with its inputs as devices"
+	fi
+	detach_all
+	check "$name: our fsck reads every byte through the devices" \
+		"$OUR_FSCK" --extract --blob-dir="$store" "$@" "$img"
+}
+
+# ------------------------------------------------------------ merges
+
+if build --rebuild --fingerprint "$WORK/r0.img" \
+	"$WORK/l1.img" "$WORK/l2.img" "$WORK/l3.img" &&
+	build --rebuild --fingerprint-name=trusted.fp --fingerprint "$WORK/r.img" \
+	"$WORK/l1.img" "$WORK/l2.img" "$WORK/l3.img"; then
+	pass "rebuild: three layers merge"
+	size=$(stat -c %s "$WORK/r0.img")
+	check "rebuild: the image holds metadata only ($size bytes)" [ "$size" -lt 65536 ]
+	check_rebuild rebuild "$WORK/r0.img" "$inputs_dir" --verify-fingerprints
+	# the fingerprints equal those of a direct build of the merged tree
+	if build --fingerprint-name=trusted.fp --fingerprint "$WORK/direct.img" "$WORK/merged" &&
+		mount_image "$WORK/direct.img" "$WORK/direct.mnt" &&
+		opts=$(dev_opts "$WORK/r.img" "$inputs_dir") &&
+		mount_image "$WORK/r.img" "$WORK/r2.mnt" "$opts"; then
+		(cd "$WORK/direct.mnt" && getfattr -R -e hex -n trusted.fp . 2>/dev/null) >"$WORK/fp.direct"
+		(cd "$WORK/r2.mnt" && getfattr -R -e hex -n trusted.fp . 2>/dev/null) >"$WORK/fp.rebuild"
+		check "rebuild: fingerprints equal those of a direct build of the merged tree ($(grep -c '^trusted.fp=' "$WORK/fp.direct") files)" \
+			cmp -s "$WORK/fp.direct" "$WORK/fp.rebuild"
+		umount_image "$WORK/direct.mnt"
+		umount_image "$WORK/r2.mnt"
+		detach_all
+	else
+		fail "rebuild: direct build and rebuilt image mount for the fingerprint comparison"
+	fi
+else
+	fail "rebuild: three layers merge"
+fi
+
+# chunk-based inputs with their data in a blob store, and Debian's images
+STORE=$WORK/store
+mkdir -p "$STORE"
+if build --blob-dir="$STORE" -Ededupe "$WORK/l1b.img" "$L1" &&
+	build --blob-dir="$STORE" --rebuild "$WORK/rb.img" "$WORK/l1b.img" \
+		"$WORK/l2.img" "$WORK/l3.img"; then
+	pass "rebuild: a layer whose data is in a blob store merges"
+	for n in 2 3; do
+		ln -sf "$WORK/l$n.img" "$STORE/$(sum "$WORK/l$n.img")"
+	done
+	ln -sf "$WORK/l1b.img" "$STORE/$(sum "$WORK/l1b.img")"
+	# l1b.img keeps no data of its own, l3.img only inline data
+	check "rebuild: the device table lists just the blob and l2.img" \
+		[ "$("$D" --device "$WORK/rb.img" | sed -n 's/^device_tag: "\(.*\)"$/\1/p' | tr '\n' ' ')" = \
+		  "$("$D" --device "$WORK/l1b.img" | sed -n 's/^device_tag: "\(.*\)"$/\1/p') $(sum "$WORK/l2.img") " ]
+	check_rebuild rebuild-blobs "$WORK/rb.img" "$STORE"
+else
+	fail "rebuild: a layer whose data is in a blob store merges"
+fi
+if run_mkfs --rebuild "$WORK/nostore.img" "$WORK/l1b.img"; then
+	fail "rebuild: a layer with blobs needs --blob-dir"
+else
+	check "rebuild: a layer with blobs and no --blob-dir is refused with a clear message" \
+		grep -q "give --blob-dir to find them" "$WORK/mkfs.err"
+fi
+
+if [ -x "$DEB_MKFS" ]; then
+	if "$DEB_MKFS" "$WORK/deb1.img" "$L1" >/dev/null 2>&1 &&
+		build --rebuild "$WORK/rd.img" "$WORK/deb1.img" "$WORK/l2.img" "$WORK/l3.img"; then
+		pass "rebuild: an erofs-utils 1.5 image is an input"
+		ln -sf "$WORK/deb1.img" "$inputs_dir/$(sum "$WORK/deb1.img")"
+		check_rebuild rebuild-deb "$WORK/rd.img" "$inputs_dir"
+	else
+		fail "rebuild: an erofs-utils 1.5 image is an input"
+	fi
+	# compressed files cannot be referenced in place
+	if "$DEB_MKFS" -zlz4 "$WORK/lz4.img" "$L1" >/dev/null 2>&1; then
+		echo keep >"$WORK/r.img.before"
+		cp "$WORK/r.img.before" "$WORK/exists.img"
+		if run_mkfs --rebuild "$WORK/exists.img" "$WORK/lz4.img"; then
+			fail "rebuild: a compressed input is refused"
+		else
+			check "rebuild: a compressed input is refused, naming the file" \
+				grep -q "cannot reference '.*' of image '$WORK/lz4.img' in place: its data is compressed" "$WORK/mkfs.err"
+			check "rebuild: the existing output is untouched" \
+				cmp -s "$WORK/exists.img" "$WORK/r.img.before"
+		fi
+	fi
+fi
+
+# ------------------------------------------------------------ bad input
+
+if run_mkfs --rebuild "$WORK/x.img" "$WORK/missing.img"; then
+	fail "rebuild: a missing input is refused"
+else
+	check "rebuild: a missing input is refused, naming it (exit 1)" \
+		bash -c "[ $MKFS_RC = 1 ] && grep -q \"'$WORK/missing.img'\" '$WORK/mkfs.err' && [ ! -e '$WORK/x.img' ]"
+fi
+head -c 8192 /dev/urandom >"$WORK/garbage.img"
+if run_mkfs --rebuild "$WORK/x.img" "$WORK/garbage.img"; then
+	fail "rebuild: an input that is not EROFS is refused"
+else
+	check "rebuild: an input that is not EROFS is refused, naming it" \
+		grep -q "'$WORK/garbage.img'" "$WORK/mkfs.err"
+fi
+if run_mkfs -b 1024 --rebuild "$WORK/x.img" "$WORK/l1.img"; then
+	fail "rebuild: a block size other than the inputs' is refused"
+else
+	check "rebuild: a block size other than the inputs' is refused with a hint" \
+		grep -q "build with -b 4096" "$WORK/mkfs.err"
+fi
+if run_mkfs --rebuild "$WORK/x.img"; then
+	fail "rebuild: no input is a usage error"
+else
+	check "rebuild: no input is a usage error (exit 2)" [ "$MKFS_RC" = 2 ]
+fi
+
+finish
