@@ -43,6 +43,8 @@ struct erofs_blobs {
 	char *final;		/* where it goes */
 	bool placed;		/* renamed into place by this build */
 	uint16_t devid;		/* 0: none (no new chunk data) */
+	uint16_t scan_ref;	/* --rebuild=copy: the blob written while
+				 * reading the inputs, an external device */
 
 	struct dict_blob *dicts;
 	unsigned int nr_dicts;
@@ -526,7 +528,7 @@ int erofs_blobs_assign_devices(struct erofs_build *b)
 		if (!bl->dicts[i].devid)
 			continue;
 		bl->dicts[i].devid = ++id;
-		if (r->nr_dicts < ARRAY_SIZE(r->reuse)) {
+		if (i + 1 != bl->scan_ref && r->nr_dicts < ARRAY_SIZE(r->reuse)) {
 			memcpy(r->reuse[r->nr_dicts].id, bl->dicts[i].id, 65);
 			r->reuse[r->nr_dicts++].bytes = bl->dicts[i].reused;
 		}
@@ -576,6 +578,88 @@ uint16_t erofs_blobs_device_id(const struct erofs_build *b, uint16_t ref)
 }
 
 /* ------------------------------------------------------------ the new blob */
+
+/*
+ * --rebuild=copy: data that cannot be referenced in place is copied, while
+ * the inputs are read, into a new blob that is then one more external
+ * device.  Returns where 'len' bytes go (block-aligned) and the blob's ref.
+ */
+int erofs_blob_scan_alloc(struct erofs_build *b, uint64_t len, uint64_t *blk,
+			  uint16_t *ref)
+{
+	const struct erofs_mkfs_opts *o = b->opts;
+	struct erofs_blobs *bl;
+	struct dict_blob *d;
+	int fd, ret;
+
+	ret = blobs_alloc(b);
+	if (ret)
+		return ret;
+	bl = b->blobs;
+	if (!bl->scan_ref) {
+		if (o->blobdev)
+			fd = erofs_tmpfile_create(b, o->blobdev, NULL, 1, &bl->tmp);
+		else
+			fd = erofs_tmpfile_create(b, "blob", o->blob_dir, 1,
+						  &bl->tmp);
+		if (fd < 0) {
+			erofs_err(b, "cannot create blob '%s': %s",
+				  o->blobdev ? o->blobdev : o->blob_dir,
+				  strerror(-fd));
+			return fd;
+		}
+		bl->fd = fd;
+		d = realloc(bl->dicts, (bl->nr_dicts + 1) * sizeof(*d));
+		if (!d)
+			return -ENOMEM;
+		bl->dicts = d;
+		d = &bl->dicts[bl->nr_dicts];
+		memset(d, 0, sizeof(*d));
+		d->fd = dup(fd);
+		d->path = strdup(bl->tmp);
+		if (d->fd < 0 || !d->path)
+			return -ENOMEM;
+		bl->scan_ref = ++bl->nr_dicts;
+	}
+	*blk = bl->blocks;
+	*ref = bl->scan_ref;
+	bl->blocks += DIV_ROUND_UP(len, (uint64_t)b->bs);
+	return 0;
+}
+
+int erofs_blob_scan_write(struct erofs_build *b, const void *buf, size_t len,
+			  uint64_t off)
+{
+	return erofs_pwrite_fd(b, b->blobs->fd, buf, len, off);
+}
+
+/* after the scan: the copied data's blob gets its size and id */
+int erofs_blob_scan_finish(struct erofs_build *b)
+{
+	struct erofs_blobs *bl = b->blobs;
+	struct dict_blob *d;
+	int ret;
+
+	if (!bl || !bl->scan_ref)
+		return 0;
+	d = &bl->dicts[bl->scan_ref - 1];
+	if (ftruncate(bl->fd, (off_t)(bl->blocks << b->blkszbits)))
+		return erofs_blob_failed(b, -errno);
+	ret = file_digest(bl->fd, bl->blocks << b->blkszbits, bl->id);
+	if (ret)
+		return erofs_blob_failed(b, ret);
+	if (b->opts->blobdev)
+		bl->final = strdup(b->opts->blobdev);
+	else if (asprintf(&bl->final, "%s/%s", b->opts->blob_dir, bl->id) < 0)
+		bl->final = NULL;
+	if (!bl->final)
+		return -ENOMEM;
+	memcpy(d->id, bl->id, 65);
+	d->size = bl->blocks << b->blkszbits;
+	free(d->path);
+	d->path = strdup(bl->final);
+	return d->path ? 0 : -ENOMEM;
+}
 
 bool erofs_blob_new(const struct erofs_build *b)
 {
@@ -728,7 +812,7 @@ int erofs_blob_commit(struct erofs_build *b)
 	struct stat st;
 	int ret;
 
-	if (!bl || !bl->devid)
+	if (!bl || (!bl->devid && !bl->scan_ref))
 		return 0;
 	if (fchmod(bl->fd, 0644) || (!b->opts->no_fsync && fsync(bl->fd)) ||
 	    close(bl->fd)) {

@@ -282,6 +282,11 @@ int erofs_blobs_setup(struct erofs_build *b);
 int erofs_blobs_add_external(struct erofs_build *b, const char *what,
 			     const char *path, const char *id);
 uint64_t erofs_blobs_uniaddr(const struct erofs_build *b, uint16_t ref);
+int erofs_blob_scan_alloc(struct erofs_build *b, uint64_t len, uint64_t *blk,
+			  uint16_t *ref);
+int erofs_blob_scan_write(struct erofs_build *b, const void *buf, size_t len,
+			  uint64_t off);
+int erofs_blob_scan_finish(struct erofs_build *b);
 int erofs_blobs_dict_lookup(struct erofs_build *b);
 unsigned int erofs_devtable_slots(const struct erofs_build *b);
 int erofs_blobs_assign_devices(struct erofs_build *b);

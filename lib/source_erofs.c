@@ -149,6 +149,49 @@ static int ref_of(struct layer *l, unsigned int dev, uint16_t *ref)
 	return 0;
 }
 
+/* --rebuild=copy: the file's bytes, as the reader gives them, into the blob */
+static int copy_file(struct layer *l, struct erofs_inode *inode,
+		     const struct erofs_rd_inode *ri, const char *name)
+{
+	struct erofs_build *b = l->b;
+	uint64_t off = 0, blk;
+	uint8_t *buf;
+	int ret;
+
+	ret = erofs_blob_scan_alloc(b, ri->size, &blk, &inode->ext_ref);
+	if (ret)
+		return ret;
+	buf = malloc(1u << 20);
+	if (!buf)
+		return -ENOMEM;
+	while (off < ri->size) {
+		uint64_t n = min_t(uint64_t, ri->size - off, 1u << 20);
+
+		ret = erofs_rd_pread(l->rd, ri, buf, n, off);
+		if (ret) {
+			if (!l->errs)
+				erofs_err(b, "cannot copy '%s' of image '%s': %s",
+					  name, l->image, strerror(-ret));
+			l->errs++;
+			break;
+		}
+		ret = erofs_blob_scan_write(b, buf, n, (blk << b->blkszbits) + off);
+		if (ret) {
+			l->errs++;
+			break;
+		}
+		off += n;
+	}
+	free(buf);
+	if (ret)
+		return ret;
+	inode->ext_blk = blk;
+	inode->ext_data = true;
+	inode->datalayout = EROFS_INODE_FLAT_PLAIN;
+	erofs_blobs_note_reuse(b, inode->ext_ref, ri->size);
+	return 0;
+}
+
 static int map_file(struct layer *l, struct erofs_inode *inode,
 		    const struct erofs_rd_inode *ri, const char *name)
 {
@@ -238,7 +281,9 @@ static int map_file(struct layer *l, struct erofs_inode *inode,
 		return 0;
 	}
 	default:
-		erofs_err(b, "cannot reference '%s' of image '%s' in place: its data is compressed",
+		if (b->opts->rebuild_copy)
+			return copy_file(l, inode, ri, name);
+		erofs_err(b, "cannot reference '%s' of image '%s' in place: its data is compressed (--rebuild=copy copies such files into a new blob)",
 			  name, l->image);
 		l->errs++;
 		return -EOPNOTSUPP;
@@ -596,6 +641,8 @@ int erofs_source_erofs_scan(struct erofs_build *b)
 				  strerror(-ret));
 		close_layer(&l);
 	}
+	if (!ret)
+		ret = erofs_blob_scan_finish(b);
 	if (ret)
 		return ret;
 	root->ext_seen = true;

@@ -94,9 +94,11 @@ static void usage(FILE *f)
 	      "  --fingerprint-strict   fail when a file has no supplied fingerprint\n"
 	      "  --manifest=FILE        write a JSON document of every path, its\n"
 	      "                         metadata and fingerprint, and the image's digest\n"
-	      "  --rebuild              the sources are EROFS images, merged as layers: the\n"
+	      "  --rebuild[=ref|copy]   the sources are EROFS images, merged as layers: the\n"
 	      "                         new image holds metadata only and reads file data\n"
-	      "                         from the inputs, which become its devices\n"
+	      "                         from the inputs, which become its devices; with\n"
+	      "                         copy, data that cannot be referenced in place\n"
+	      "                         (compressed) is copied into a new blob\n"
 	      "  --chunksize=SIZE       store regular files in chunks of SIZE bytes (a power\n"
 	      "                         of two, at least the block size)\n"
 	      "  -E dedupe              store identical chunks once (chunk size: the block\n"
@@ -228,7 +230,7 @@ static const struct option long_opts[] = {
 	{ "blobdev", required_argument, NULL, OPT_BLOBDEV },
 	{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
 	{ "blob-dict", required_argument, NULL, OPT_BLOB_DICT },
-	{ "rebuild", no_argument, NULL, OPT_REBUILD },
+	{ "rebuild", optional_argument, NULL, OPT_REBUILD },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -483,6 +485,14 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 			break;
 		case OPT_REBUILD:
 			rebuild = true;
+			if (!optarg || !strcmp(optarg, "ref")) {
+				o->rebuild_copy = false;
+			} else if (!strcmp(optarg, "copy")) {
+				o->rebuild_copy = true;
+			} else {
+				bad_value("--rebuild", optarg, "expected ref or copy");
+				return 2;
+			}
 			break;
 		case OPT_BLOB_DICT: {
 			const char **n = realloc(cl->dicts, (o->nr_blob_dicts + 1) *
@@ -551,8 +561,16 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 			fprintf(stderr, "Try '" PROG " --help' for more information.\n");
 			return 2;
 		}
-		if (o->nr_blob_dicts || o->dedupe || o->blobdev) {
-			fprintf(stderr, PROG ": --rebuild copies no data: --blob-dict, -Ededupe and --blobdev do not apply\n");
+		if (o->nr_blob_dicts || o->dedupe || o->chunksize) {
+			fprintf(stderr, PROG ": --rebuild keeps the inputs' data layout: --blob-dict, -Ededupe and --chunksize do not apply\n");
+			return 2;
+		}
+		if (o->rebuild_copy && !o->blobdev && !o->blob_dir) {
+			fprintf(stderr, PROG ": --rebuild=copy needs --blobdev or --blob-dir for the data it copies\n");
+			return 2;
+		}
+		if (!o->rebuild_copy && o->blobdev) {
+			fprintf(stderr, PROG ": --blobdev with --rebuild needs --rebuild=copy\n");
 			return 2;
 		}
 		o->image_path = argv[optind];
@@ -608,7 +626,8 @@ static void print_summary(const struct erofs_mkfs_opts *o,
 	if (r->blob_path)
 		printf("Blob %s: %" PRIu64 " bytes, id %s.\n", r->blob_path,
 		       r->blob_bytes, r->blob_id);
-	else if (o->blobdev || o->blob_dir)
+	else if ((o->blobdev || o->blob_dir) &&
+		 (!o->nr_rebuild_inputs || o->rebuild_copy))
 		printf("No new blob: every chunk is a hole or already in a dictionary blob.\n");
 }
 

@@ -63,6 +63,7 @@ struct erofs_mkfs_opts {
 	const char *source_path;	/* a directory, or NULL with ... */
 	const char **rebuild_inputs;	/* ... EROFS images merged as layers */
 	unsigned int nr_rebuild_inputs;
+	bool rebuild_copy;		/* copy what cannot be referenced */
 
 	unsigned int blkszbits;		/* 9..12 */
 	char label[16];			/* at most 15 bytes plus NUL */
