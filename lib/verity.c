@@ -502,3 +502,106 @@ out:
 	EVP_MD_CTX_free(c);
 	return ret;
 }
+
+static int pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (!n)
+			return -ENODATA;
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int erofs_verity_find_sb(int fd, uint64_t data_end, uint64_t *off)
+{
+	uint8_t sb[EROFS_VERITY_SB_SIZE];
+	struct erofs_verity_params p;
+	uint32_t bs;
+	int ret;
+
+	for (bs = EROFS_VERITY_MIN_BLKSZ; bs <= EROFS_VERITY_MAX_BLKSZ; bs <<= 1) {
+		uint64_t at = round_up(data_end, (uint64_t)bs);
+
+		ret = pread_all(fd, sb, sizeof(sb), at);
+		if (ret == -ENODATA)
+			continue;
+		if (ret)
+			return ret;
+		if (erofs_verity_sb_read(sb, &p, NULL) == -ENOENT)
+			continue;
+		*off = at;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int erofs_verity_verify(int data_fd, int hash_fd, uint64_t hash_off,
+			const uint8_t root[EROFS_VERITY_DIGEST_SIZE],
+			unsigned int threads, struct erofs_verity_params *p,
+			struct erofs_verity_fault *f, const char **why)
+{
+	uint8_t sb[EROFS_VERITY_SB_SIZE], *tree = NULL;
+	struct erofs_verity v;
+	int ret;
+
+	*why = NULL;
+	memset(f, 0, sizeof(*f));
+	ret = pread_all(hash_fd, sb, sizeof(sb), hash_off);
+	if (ret == -ENODATA) {
+		*why = "no verity superblock: the file ends before it";
+		return -ENOENT;
+	}
+	if (ret)
+		return ret;
+	ret = erofs_verity_sb_read(sb, p, why);
+	if (ret)
+		return ret;
+	ret = erofs_verity_init(&v, p);
+	if (ret == -EINVAL) {
+		*why = "superblock parameters out of range";
+		return -EFSCORRUPTED;
+	}
+	if (ret)
+		return ret;
+	if (data_fd == hash_fd &&
+	    hash_off < p->data_blocks * (uint64_t)p->data_bs) {
+		*why = "the data blocks overlap the hash area";
+		ret = -EFSCORRUPTED;
+		goto out;
+	}
+	if (v.tree_size) {
+		tree = malloc(v.tree_size);
+		if (!tree) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		ret = pread_all(hash_fd, tree, v.tree_size, hash_off + p->hash_bs);
+		if (ret == -ENODATA) {
+			*why = "the hash tree is cut short";
+			ret = -EFSCORRUPTED;
+		}
+		if (ret)
+			goto out;
+	}
+	ret = erofs_verity_hash_fd(&v, data_fd, 0, threads);
+	if (ret == -ENODATA)
+		*why = "the data is shorter than the verity superblock says";
+	if (!ret)
+		ret = erofs_verity_check(&v, tree, root, f);
+out:
+	free(tree);
+	erofs_verity_release(&v);
+	return ret;
+}

@@ -143,4 +143,24 @@ int erofs_verity_check(const struct erofs_verity *v, const uint8_t *tree,
 		       const uint8_t root[EROFS_VERITY_DIGEST_SIZE],
 		       struct erofs_verity_fault *f);
 
+/*
+ * The verity superblock of a tree appended to data that ends at data_end
+ * (the filesystem's last block): at the first multiple of a block size
+ * (512 to 4096) at or after data_end that holds one.  -ENOENT: none.
+ */
+int erofs_verity_find_sb(int fd, uint64_t data_end, uint64_t *off);
+
+/*
+ * Checks the tree whose superblock is at hash_off in hash_fd against the
+ * data in data_fd (from byte 0) and the root hash, hashing on 'threads'
+ * threads.  p gets the superblock's parameters.  0: every block matches;
+ * -EBADMSG: f says where the first fault is; -ENOENT, -EOPNOTSUPP,
+ * -EFSCORRUPTED: no usable superblock or tree, with 'why'; -ENODATA: the
+ * data is shorter than the superblock says; other errors from reading.
+ */
+int erofs_verity_verify(int data_fd, int hash_fd, uint64_t hash_off,
+			const uint8_t root[EROFS_VERITY_DIGEST_SIZE],
+			unsigned int threads, struct erofs_verity_params *p,
+			struct erofs_verity_fault *f, const char **why);
+
 #endif
