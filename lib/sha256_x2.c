@@ -14,7 +14,6 @@
 #include "sha256_x2.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <cpuid.h>
 #include <immintrin.h>
 
 #define X2_TARGET __attribute__((target("sha,sse4.1,ssse3")))
@@ -38,17 +37,12 @@ static const uint32_t H0[8] = {
 	0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 };
 
-/* SHA in leaf 7 (EBX bit 29); SSSE3 and SSE4.1 in leaf 1 (ECX bits 9, 19) */
 bool erofs_sha256_x2_usable(void)
 {
-	unsigned int a, b, c, d;
-
-	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 9)) ||
-	    !(c & (1u << 19)))
-		return false;
-	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
-		return false;
-	return b & (1u << 29);
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("sha") &&
+	       __builtin_cpu_supports("sse4.1") &&
+	       __builtin_cpu_supports("ssse3");
 }
 
 /*
