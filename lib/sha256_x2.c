@@ -84,8 +84,6 @@ X2_TARGET static inline void compress_x2(__m128i st[4], const uint8_t *pa,
 	__m128i sa0 = st[0], sa1 = st[1], sb0 = st[2], sb1 = st[3];
 	int g;
 
-	/* unrolled, so that the rotating word groups stay in registers */
-	_Pragma("GCC unroll 4")
 	for (g = 0; g < 4; g++) {
 		wa[g] = _mm_shuffle_epi8(
 			_mm_loadu_si128((const __m128i *)(pa + 16 * g)), bswap);
@@ -93,7 +91,6 @@ X2_TARGET static inline void compress_x2(__m128i st[4], const uint8_t *pa,
 			_mm_loadu_si128((const __m128i *)(pb + 16 * g)), bswap);
 	}
 	/* 16 groups of 4 rounds; each group also makes the words 16 ahead */
-	_Pragma("GCC unroll 16")
 	for (g = 0; g < 16; g++) {
 		__m128i *xa = &wa[g & 3], *xb = &wb[g & 3];
 
