@@ -13,7 +13,6 @@
 
 #include "erofs/defs.h"
 #include "erofs/verity.h"
-#include "sha256_x2.h"
 
 #define SALT_TEXT	"erofs-forge verity salt"
 #define SB_SIGNATURE	"verity\0\0"
@@ -92,7 +91,6 @@ int erofs_verity_init(struct erofs_verity *v,
 	}
 	v->tree_size = off;
 	v->md = EVP_sha256();
-	v->x2 = erofs_sha256_x2_usable();
 	v->tree = off ? calloc(1, off) : NULL;
 	v->have = calloc(1, p->data_blocks);
 	if ((off && !v->tree) || !v->have) {
@@ -148,14 +146,7 @@ int erofs_verity_hash_blocks(struct erofs_verity *v, void **ctx,
 		if (!*ctx)
 			return -ENOMEM;
 	}
-	/* two blocks at a time where the processor can */
-	for (k = first; v->x2 && k + 1 < first + n; k += 2) {
-		erofs_sha256_x2(v->p.salt, v->p.salt_size, p, p + v->p.data_bs,
-				v->p.data_bs, slot0(v, k), slot0(v, k + 1));
-		v->have[k] = v->have[k + 1] = 1;
-		p += 2 * v->p.data_bs;
-	}
-	for (; k < first + n; k++) {
+	for (k = first; k < first + n; k++) {
 		ret = digest(v, *ctx, p, v->p.data_bs, slot0(v, k));
 		if (ret)
 			return ret;

@@ -50,7 +50,6 @@ struct erofs_verity {
 	uint8_t root[EROFS_VERITY_DIGEST_SIZE];
 	uint8_t top[EROFS_VERITY_DIGEST_SIZE];	/* levels == 0: block 0's digest */
 	const void *md;
-	bool x2;			/* two blocks at once (x86 SHA extensions) */
 };
 
 /*
