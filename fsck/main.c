@@ -8,6 +8,7 @@
  * 2 usage or operational error (cannot open, out of memory), 3 the image
  * uses a feature this version cannot read.
  */
+#include <ctype.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "erofs/reader.h"
+#include "erofs/verity.h"
 
 #define PROG "fsck.erofs"
 
@@ -56,6 +58,9 @@ static void usage(FILE *f)
 	      "  --verify-fingerprints  recompute every computed fingerprint from the\n"
 	      "                         file's data and name each file that differs\n"
 	      "  --xattr-inode-digest   the same, as erofs-utils spells it\n"
+	      "  --verity[=FILE]        check the dm-verity hash tree after the image's\n"
+	      "                         last block, or in FILE, against --root-hash\n"
+	      "  --root-hash=HEX        the root hash the tree must have (sha256)\n"
 	      "  --help                 show this help and exit\n"
 	      "\n"
 	      "Extraction options (need --extract=DIR):\n"
@@ -111,6 +116,8 @@ enum {
 	OPT_NO_PRESERVE_PERMS,
 	OPT_VERIFY_FP,
 	OPT_BLOB_DIR,
+	OPT_VERITY,
+	OPT_ROOT_HASH,
 };
 
 static const struct option long_opts[] = {
@@ -129,6 +136,8 @@ static const struct option long_opts[] = {
 	{ "no-preserve-perms", no_argument, NULL, OPT_NO_PRESERVE_PERMS },
 	{ "verify-fingerprints", no_argument, NULL, OPT_VERIFY_FP },
 	{ "xattr-inode-digest", optional_argument, NULL, OPT_VERIFY_FP },
+	{ "verity", optional_argument, NULL, OPT_VERITY },
+	{ "root-hash", required_argument, NULL, OPT_ROOT_HASH },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -219,6 +228,122 @@ static int verify_fingerprints(struct erofs_rd *rd, const char *image)
 	return err;
 }
 
+static int parse_root_hash(const char *s, uint8_t *out)
+{
+	unsigned int i, v;
+
+	if (strlen(s) != 2 * EROFS_VERITY_DIGEST_SIZE)
+		return -1;
+	for (i = 0; i < EROFS_VERITY_DIGEST_SIZE; i++) {
+		if (!isxdigit((unsigned char)s[2 * i]) ||
+		    !isxdigit((unsigned char)s[2 * i + 1]) ||
+		    sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = v;
+	}
+	return 0;
+}
+
+/*
+ * The dm-verity tree after the filesystem's last block, or in its own
+ * file: every data block and hash block against the root hash.  The first
+ * fault is named, with the data block and the filesystem block it holds.
+ */
+static int check_verity(struct erofs_rd *rd, const char *image,
+			const char *hash_file, const uint8_t *root)
+{
+	const struct erofs_rd_sb *sb = erofs_rd_sb(rd);
+	const char *tree_path = hash_file ? hash_file : image;
+	struct erofs_verity_params p;
+	struct erofs_verity_fault f;
+	uint64_t off = 0, fs_end = sb->blocks << sb->blkszbits;
+	const char *why;
+	int dfd, hfd, err;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	dfd = open(image, O_RDONLY | O_CLOEXEC);
+	if (dfd < 0) {
+		fprintf(stderr, PROG ": cannot open '%s': %s\n", image, strerror(errno));
+		return -errno;
+	}
+	hfd = hash_file ? open(hash_file, O_RDONLY | O_CLOEXEC) : dfd;
+	if (hfd < 0) {
+		err = -errno;
+		fprintf(stderr, PROG ": cannot open hash tree '%s': %s\n", hash_file,
+			strerror(errno));
+		close(dfd);
+		return err;
+	}
+	if (!hash_file) {
+		err = erofs_verity_find_sb(dfd, fs_end, &off);
+		if (err == -ENOENT) {
+			fprintf(stderr, PROG ": error: %s: verity: no verity superblock after the last filesystem block (offset %llu)\n",
+				image, (unsigned long long)fs_end);
+			err = -EFSCORRUPTED;
+			goto out;
+		}
+		if (err) {
+			fprintf(stderr, PROG ": cannot read '%s': %s\n", image,
+				strerror(-err));
+			goto out;
+		}
+	}
+	err = erofs_verity_verify(dfd, hfd, off, root, ncpu > 0 ? ncpu : 1,
+				  &p, &f, &why);
+	if (why) {
+		fprintf(stderr, PROG ": error: %s: verity: %s (hash offset %llu)\n",
+			tree_path, why, (unsigned long long)off);
+		if (err != -EOPNOTSUPP)
+			err = -EFSCORRUPTED;
+		goto out;
+	}
+	switch (err) {
+	case 0: {
+		unsigned int i;
+
+		printf(PROG ": %s: verity: %llu data blocks of %u bytes match root hash ",
+		       image, (unsigned long long)p.data_blocks, p.data_bs);
+		for (i = 0; i < EROFS_VERITY_DIGEST_SIZE; i++)
+			printf("%02x", root[i]);
+		putchar('\n');
+		break;
+	}
+	case -EBADMSG:
+		if (f.kind == EROFS_VERITY_BAD_DATA) {
+			uint64_t first = f.offset, last = f.offset + p.data_bs - 1;
+
+			fprintf(stderr, PROG ": error: %s: verity: data block %llu (bytes %llu-%llu, filesystem block %llu) does not match the hash tree; %llu data block%s\n",
+				image, (unsigned long long)f.block,
+				(unsigned long long)first, (unsigned long long)last,
+				(unsigned long long)(first >> sb->blkszbits),
+				(unsigned long long)f.bad_data_blocks,
+				f.bad_data_blocks == 1 ? " differs" : "s differ");
+		} else if (f.kind == EROFS_VERITY_BAD_ROOT) {
+			fprintf(stderr, PROG ": error: %s: verity: the top hash block (offset %llu) does not match the root hash given\n",
+				tree_path, (unsigned long long)(off + p.hash_bs + f.offset));
+		} else {
+			fprintf(stderr, PROG ": error: %s: verity: hash block %llu of level %u (offset %llu) %s\n",
+				tree_path, (unsigned long long)f.block, f.level,
+				(unsigned long long)(off + p.hash_bs + f.offset),
+				f.kind == EROFS_VERITY_BAD_PADDING ?
+				"has bytes other than zero after its last digest" :
+				"does not match the level above");
+		}
+		err = -EFSCORRUPTED;
+		break;
+	case -ENOMEM:
+		break;
+	default:
+		fprintf(stderr, PROG ": cannot read '%s': %s\n", tree_path,
+			strerror(-err));
+	}
+out:
+	if (hfd != dfd)
+		close(hfd);
+	close(dfd);
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	struct erofs_rd_opts ro = { .msg = fsck_msg };
@@ -229,6 +354,10 @@ int main(int argc, char **argv)
 	bool extract = false, force = false, stats = false, verify_fp = false;
 	bool owned_devices = false;
 	const char *blob_dir = NULL;
+	bool verity = false, root_set = false;
+	const char *verity_file = NULL;
+	uint8_t root[EROFS_VERITY_DIGEST_SIZE];
+	int verr = 0;
 	int owner = -1, perms = -1, debug = 2, opt, err, rootfd = -1;
 	struct rlimit rl;
 	char *end;
@@ -293,6 +422,18 @@ int main(int argc, char **argv)
 		case OPT_VERIFY_FP:
 			verify_fp = true;
 			break;
+		case OPT_VERITY:
+			verity = true;
+			verity_file = optarg && *optarg ? optarg : NULL;
+			break;
+		case OPT_ROOT_HASH:
+			if (parse_root_hash(optarg, root)) {
+				fprintf(stderr, PROG ": invalid root hash '%s': expected 64 hex digits\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			root_set = true;
+			break;
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
@@ -311,6 +452,10 @@ int main(int argc, char **argv)
 	}
 	if (blob_dir && ro.ndevices) {
 		fprintf(stderr, PROG ": --blob-dir and --device exclude each other\n");
+		return EXIT_USAGE;
+	}
+	if (verity != root_set) {
+		fprintf(stderr, PROG ": --verity and --root-hash go together\n");
 		return EXIT_USAGE;
 	}
 	ro.path = image;
@@ -382,6 +527,17 @@ int main(int argc, char **argv)
 
 	if (!err && verify_fp)
 		err = verify_fingerprints(rd, image);
+	/* the blocks are checked whatever the filesystem check found */
+	if (verity)
+		verr = check_verity(rd, image, verity_file, root);
+	if (!err && verr) {
+		if (stats)
+			print_stats(&st);
+		erofs_rd_close(rd);
+		if (verr == -ENOMEM || verr == -EOPNOTSUPP)
+			return exit_code(verr);
+		return verr == -EFSCORRUPTED ? EXIT_CORRUPT : EXIT_USAGE;
+	}
 	if (stats)
 		print_stats(&st);
 	if (!err) {

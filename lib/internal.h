@@ -18,6 +18,7 @@
 #include "erofs/defs.h"
 #include "erofs/erofs_fs.h"
 #include "erofs/mkfs.h"
+#include "erofs/verity.h"
 
 struct erofs_inode;
 
@@ -141,8 +142,8 @@ struct erofs_build {
 	int rootfd;
 	int outfd;
 	char *tmp_path;
-	dev_t out_dev[2];
-	ino_t out_ino[2];
+	dev_t out_dev[3];
+	ino_t out_ino[3];
 	unsigned int nr_out;
 
 	struct erofs_inode *root;
@@ -189,6 +190,14 @@ struct erofs_build {
 	char *relpath;
 	size_t relpath_len, relpath_cap;
 
+	/* dm-verity */
+	bool verity_on;
+	struct erofs_verity verity;
+	uint64_t verity_data_size;	/* data blocks, padding included */
+	uint64_t verity_hash_off;	/* the verity superblock */
+	int verity_fd;			/* the separate hash file, or -1 */
+	char *verity_tmp;
+
 	struct erofs_mkfs_report *report;
 	char *manifest_tmp;
 	struct timespec phase_start;
@@ -200,6 +209,7 @@ struct erofs_build {
 	atomic_int failed;
 	atomic_int out_failed;		/* a write to the image failed: reported */
 	uint64_t bytes_total;
+	unsigned int nr_workers;
 };
 
 void erofs_log(const struct erofs_build *b, enum erofs_log_level level,
@@ -307,6 +317,12 @@ int erofs_digest_all(struct erofs_build *b);
 
 /* super.c */
 int erofs_write_super(struct erofs_build *b);
+
+/* verity_build.c */
+int erofs_verity_setup(struct erofs_build *b);
+int erofs_verity_finish(struct erofs_build *b);
+int erofs_verity_commit(struct erofs_build *b);
+void erofs_verity_abort(struct erofs_build *b);
 
 /* io.c */
 int erofs_output_failed(struct erofs_build *b, int err);

@@ -90,6 +90,16 @@ int erofs_output_check(struct erofs_build *b)
 		b->out_dev[b->nr_out] = st.st_dev;
 		b->out_ino[b->nr_out++] = st.st_ino;
 	}
+	/* a hash tree file from an earlier build stays out of the image too */
+	if (b->opts->verity_file && !stat(b->opts->verity_file, &st)) {
+		if (S_ISDIR(st.st_mode)) {
+			erofs_err(b, "cannot create hash tree '%s': %s",
+				  b->opts->verity_file, strerror(EISDIR));
+			return -EISDIR;
+		}
+		b->out_dev[b->nr_out] = st.st_dev;
+		b->out_ino[b->nr_out++] = st.st_ino;
+	}
 	dcopy = strdup(target);
 	if (!dcopy)
 		return -ENOMEM;

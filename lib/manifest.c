@@ -185,13 +185,21 @@ static int walk_dir(const struct erofs_build *b, struct walk *w,
 	return 0;
 }
 
+/* the image file's size: the filesystem, and an appended hash tree */
+static uint64_t file_size(const struct erofs_build *b)
+{
+	if (b->report->verity.enabled)
+		return b->report->verity.file_size;
+	return b->total_blocks << b->blkszbits;
+}
+
 /* the image's SHA-256, read back from the finished temporary file */
 static int image_digest(const struct erofs_build *b, uint8_t *md)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	size_t bufsz = 1u << 20;
 	uint8_t *buf = malloc(bufsz);
-	uint64_t off = 0, size = b->total_blocks << b->blkszbits;
+	uint64_t off = 0, size = file_size(b);
 	int ret = 0;
 
 	if (!ctx || !buf || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
@@ -246,6 +254,33 @@ static void put_features(FILE *f, uint32_t compat, uint32_t incompat)
 	fputc(']', f);
 }
 
+/* what a dm-verity table and veritysetup need, bound to the image */
+static void put_verity(FILE *f, const struct erofs_mkfs_opts *o,
+		       const struct erofs_mkfs_verity_report *v)
+{
+	char uuid[37];
+
+	if (!v->enabled) {
+		fputs("null", f);
+		return;
+	}
+	uuid_unparse_lower(v->uuid, uuid);
+	fputs("{\"root_hash\": \"", f);
+	put_hex(f, v->root_hash, sizeof(v->root_hash));
+	fputs("\", \"salt\": \"", f);
+	put_hex(f, v->salt, v->salt_size);
+	fprintf(f, "\", \"hash_type\": 1, \"algorithm\": \"sha256\", "
+		"\"data_blocks\": %llu, \"data_block_size\": %u, "
+		"\"hash_block_size\": %u, \"hash_offset\": %llu, "
+		"\"hash_start_block\": %llu, \"hash_bytes\": %llu, "
+		"\"uuid\": \"%s\", \"placement\": \"%s\"}",
+		(unsigned long long)v->data_blocks, v->data_block_size,
+		v->hash_block_size, (unsigned long long)v->hash_offset,
+		(unsigned long long)v->hash_start_block,
+		(unsigned long long)v->hash_bytes, uuid,
+		o->verity_file ? "file" : "appended");
+}
+
 int erofs_manifest_prepare(struct erofs_build *b)
 {
 	const struct erofs_mkfs_opts *o = b->opts;
@@ -284,7 +319,7 @@ int erofs_manifest_prepare(struct erofs_build *b)
 	fprintf(w.f, "\", \"size\": %llu, \"block_size\": %u, \"blocks\": %llu, "
 		"\"uuid\": \"%s\", \"build_time\": %lld, "
 		"\"feature_compat\": %u, \"feature_incompat\": %u, ",
-		(unsigned long long)(b->total_blocks << b->blkszbits), b->bs,
+		(unsigned long long)file_size(b), b->bs,
 		(unsigned long long)b->total_blocks, uuid, (long long)b->epoch,
 		r->feature_compat, r->feature_incompat);
 	put_features(w.f, r->feature_compat, r->feature_incompat);
@@ -300,6 +335,8 @@ int erofs_manifest_prepare(struct erofs_build *b)
 	} else {
 		fputs("null", w.f);
 	}
+	fputs(", \"verity\": ", w.f);
+	put_verity(w.f, o, &r->verity);
 	fputs("},\n  \"files\": [", w.f);
 	w.path = malloc(256);
 	ret = w.path ? 0 : -ENOMEM;

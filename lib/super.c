@@ -122,6 +122,7 @@ void erofs_mkfs_opts_init(struct erofs_mkfs_opts *o)
 	o->force_uid = -1;
 	o->force_gid = -1;
 	o->xattr_tolerance = 2;
+	o->verity_salt_size = -1;
 }
 
 void erofs_mkfs_report_release(struct erofs_mkfs_report *r)
@@ -208,6 +209,7 @@ int erofs_mkfs_build(const struct erofs_mkfs_opts *o,
 		.bs = 1u << o->blkszbits,
 		.rootfd = -1,
 		.outfd = -1,
+		.verity_fd = -1,
 	};
 	struct stat st;
 	int ret;
@@ -275,6 +277,9 @@ opened:
 	ret = erofs_plan_layout(&b);
 	if (ret)
 		goto out;
+	ret = erofs_verity_setup(&b);
+	if (ret)
+		goto out;
 	phase_mark(&b, "plan");
 	ret = erofs_output_create(&b);
 	if (!ret)
@@ -298,6 +303,10 @@ opened:
 				  o->image_path, strerror(-ret));
 		goto out;
 	}
+	ret = erofs_verity_finish(&b);
+	if (ret)
+		goto out;
+	phase_mark(&b, "verity");
 	fill_report(&b);
 	ret = erofs_manifest_prepare(&b);
 	if (ret)
@@ -307,6 +316,8 @@ opened:
 		goto out;
 	ret = erofs_output_commit(&b);
 	if (!ret)
+		ret = erofs_verity_commit(&b);
+	if (!ret)
 		ret = erofs_manifest_commit(&b);
 	if (!ret)
 		phase_mark(&b, "commit");
@@ -314,11 +325,13 @@ out:
 	if (ret) {
 		erofs_output_abort(&b);
 		erofs_blob_abort(&b);
+		erofs_verity_abort(&b);
 		erofs_manifest_abort(&b);
 		erofs_mkfs_report_release(report);
 	}
 	erofs_chunk_free(&b);
 	erofs_blobs_free(&b);
+	erofs_verity_release(&b.verity);
 	if (b.rootfd >= 0)
 		close(b.rootfd);
 	erofs_tree_free(&b);

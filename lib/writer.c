@@ -44,6 +44,7 @@ struct worker {
 	uint64_t wb_lo, wb_hi;	/* range written since the last writeback kick */
 	void *fp_ctx;		/* digest context, when fingerprinting */
 	EVP_MD_CTX *chunk_ctx;	/* chunk digests, for dedupe */
+	void *verity_ctx;	/* digest context for the hash tree */
 	/* children of one directory come in a row: keep its descriptor */
 	const struct erofs_inode *dir;
 	int dirfd;
@@ -96,6 +97,59 @@ static void kick_writeback(struct worker *w, uint64_t off, uint64_t len)
 	w->wb_lo = w->wb_hi = 0;
 }
 
+/* how buffered_copy() treats the bytes it reads */
+enum {
+	COPY_HASH	= 1 << 0,	/* feed the fingerprint digest */
+	COPY_NO_WRITE	= 1 << 1,	/* read (and hash) only */
+	COPY_VERITY	= 1 << 2,	/* hash the blocks written for the tree */
+};
+
+/*
+ * Verity blocks that a run of filesystem blocks holds, when they are no
+ * larger: those of a file or directory are hashed by the worker that wrote
+ * it, and hashing overlaps with the other workers' copying.  Larger verity
+ * blocks may span two files; they are left for the pass after the
+ * superblock, which hashes whatever is left.
+ */
+static bool verity_span(const struct erofs_build *b, uint64_t blk,
+			uint64_t nblocks, uint64_t *first, uint64_t *n)
+{
+	unsigned int shift;
+
+	if (!b->verity_on || !nblocks || b->verity.p.data_bs > b->bs)
+		return false;
+	shift = b->blkszbits - __builtin_ctz(b->verity.p.data_bs);
+	*first = blk << shift;
+	*n = nblocks << shift;
+	return true;
+}
+
+static unsigned int verity_flag(const struct erofs_build *b)
+{
+	uint64_t first, n;
+
+	return verity_span(b, 0, 1, &first, &n) ? COPY_VERITY : 0;
+}
+
+/* read back while the blocks are still in the page cache */
+static int verity_readback(struct worker *w, uint64_t blk, uint64_t nblocks)
+{
+	struct erofs_build *b = w->b;
+	uint64_t first, n;
+	int ret;
+
+	if (!verity_span(b, blk, nblocks, &first, &n))
+		return 0;
+	if (!w->copybuf) {
+		w->copybuf = malloc(COPY_BUFSIZE);
+		if (!w->copybuf)
+			return -ENOMEM;
+	}
+	ret = erofs_verity_hash_fd_range(&b->verity, &w->verity_ctx, b->outfd,
+					 0, first, n, w->copybuf, COPY_BUFSIZE);
+	return ret ? erofs_output_failed(b, ret) : 0;
+}
+
 static void report_path_err(struct erofs_build *b,
 			    const struct erofs_inode *inode, const char *what,
 			    int err)
@@ -116,6 +170,35 @@ static void report_path_msg(struct erofs_build *b,
 }
 
 /*
+ * Verity blocks of 'len' bytes written at 'out' from buf, hashed from the
+ * same buffer.  A block cut by the end of a read waits for the pass after
+ * the superblock; the partial block at the end of the data ('last') is
+ * zero-filled on disk up to the filesystem block, which holds it whole.
+ */
+static int verity_from_buffer(struct worker *w, uint64_t out,
+			      const uint8_t *buf, uint64_t len, bool last)
+{
+	struct erofs_verity *v = &w->b->verity;
+	uint32_t vbs = v->p.data_bs;
+	uint64_t skip = (vbs - out % vbs) % vbs, n, rest;
+	uint8_t pad[EROFS_VERITY_MAX_BLKSZ];
+	int ret;
+
+	if (skip >= len)
+		return 0;
+	n = (len - skip) / vbs;
+	rest = (len - skip) % vbs;
+	ret = erofs_verity_hash_blocks(v, &w->verity_ctx, (out + skip) / vbs,
+				       buf + skip, n);
+	if (ret || !rest || !last)
+		return ret;
+	memcpy(pad, buf + skip + n * vbs, rest);
+	memset(pad + rest, 0, vbs - rest);
+	return erofs_verity_hash_blocks(v, &w->verity_ctx,
+					(out + skip) / vbs + n, pad, 1);
+}
+
+/*
  * Copies through a buffer of ours: where the kernel cannot copy, and for
  * fingerprinted files, whose data passes through memory once so that the
  * same buffer feeds the digest and the write.  Bytes at or after 'plain'
@@ -123,16 +206,12 @@ static void report_path_msg(struct erofs_build *b,
  * before it are written at 'out' unless COPY_NO_WRITE says the caller
  * copies them itself.
  */
-enum {
-	COPY_HASH	= 1 << 0,	/* feed the fingerprint digest */
-	COPY_NO_WRITE	= 1 << 1,	/* read (and hash) only */
-};
-
 static int buffered_copy(struct worker *w, int fd, uint64_t off, uint64_t len,
 			 uint64_t out, uint8_t *tail, uint64_t plain,
 			 unsigned int flags)
 {
 	struct erofs_build *b = w->b;
+	uint64_t region_end = min_t(uint64_t, plain, off + len);
 	int ret;
 
 	if (!w->copybuf) {
@@ -163,6 +242,12 @@ static int buffered_copy(struct worker *w, int fd, uint64_t off, uint64_t len,
 					      out);
 			if (ret)
 				return ret;
+			if (flags & COPY_VERITY) {
+				ret = verity_from_buffer(w, out, w->copybuf, blk_part,
+							 off + blk_part == region_end);
+				if (ret)
+					return ret;
+			}
 			kick_writeback(w, out, blk_part);
 			atomic_fetch_add(&b->bytes_done, blk_part);
 		}
@@ -328,6 +413,8 @@ static int write_chunks(struct worker *w, const struct erofs_inode *inode,
 	struct erofs_build *b = w->b;
 	uint64_t cs = (uint64_t)b->bs << inode->wchunkbits;
 	uint64_t base = erofs_blob_new(b) ? 0 : b->data_blkaddr;
+	bool in_image = !erofs_blob_new(b);
+	unsigned int vflag = in_image ? verity_flag(b) : 0;
 	uint32_t entry = b->chunk_indexes ? 8 : 4, c;
 	int ret = 0;
 
@@ -344,9 +431,14 @@ static int write_chunks(struct worker *w, const struct erofs_inode *inode,
 						   COPY_HASH | COPY_NO_WRITE) : 0;
 		else if (hash)
 			ret = buffered_copy(w, fd, start, len, out, NULL,
-					    UINT64_MAX, COPY_HASH);
+					    UINT64_MAX, COPY_HASH | vflag);
 		else
 			ret = copy_range(w, fd, start, out, len);
+		/* the image's own blocks feed its hash tree; a blob's do not */
+		if (!ret && (ch->flags & EROFS_CHUNK_NEW) && in_image &&
+		    !(hash && vflag))
+			ret = verity_readback(w, base + ch->blk,
+					      DIV_ROUND_UP(len, (uint64_t)b->bs));
 	}
 	if (!ret)
 		erofs_chunk_write_map(b, inode, map + (inode->inline_size -
@@ -390,14 +482,18 @@ static int copy_regular(struct worker *w, const struct erofs_inode *inode,
 		ret = erofs_fingerprint_init(b, &w->fp_ctx);
 		if (ret)
 			return ret;
+		/*
+		 * With a hash tree, the buffer that feeds the fingerprint is
+		 * also what is written and what the tree's digests come from.
+		 */
 		if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
 			ret = write_chunks(w, inode, fd, tail, true);
-		else if (inode->size >= HASH_SPLIT_MIN)
+		else if (inode->size >= HASH_SPLIT_MIN && !verity_flag(b))
 			ret = hash_then_copy(w, inode, fd, tail, plain);
 		else
 			ret = buffered_copy(w, fd, 0, inode->size,
 					    inode->startblk << b->blkszbits, tail,
-					    plain, COPY_HASH);
+					    plain, COPY_HASH | verity_flag(b));
 		if (!ret)
 			ret = erofs_fingerprint_final(b, w->fp_ctx,
 						      (struct erofs_inode *)inode);
@@ -406,6 +502,9 @@ static int copy_regular(struct worker *w, const struct erofs_inode *inode,
 	if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
 		return write_chunks(w, inode, fd, tail, false);
 	ret = copy_range(w, fd, 0, inode->startblk << b->blkszbits, plain);
+	if (!ret)
+		ret = verity_readback(w, inode->startblk,
+				      DIV_ROUND_UP(plain, (uint64_t)b->bs));
 	if (!ret && inode->datalayout == EROFS_INODE_FLAT_INLINE) {
 		ssize_t n = pread(fd, tail, inode->inline_size, plain);
 
@@ -506,7 +605,7 @@ static int write_dir(struct worker *w, const struct erofs_inode *inode,
 		     uint8_t *tail)
 {
 	struct erofs_build *b = w->b;
-	uint64_t full = inode->size - inode->inline_size;
+	uint64_t full = inode->size - inode->inline_size, first, n;
 	uint8_t *buf;
 	int ret;
 
@@ -516,6 +615,10 @@ static int write_dir(struct worker *w, const struct erofs_inode *inode,
 	ret = erofs_dir_build(inode, b->bs, buf);
 	if (!ret && full)
 		ret = erofs_pwrite_all(b, buf, full, inode->startblk << b->blkszbits);
+	if (!ret && verity_span(b, inode->startblk, full >> b->blkszbits,
+				&first, &n))
+		ret = erofs_verity_hash_blocks(&b->verity, &w->verity_ctx, first,
+					       buf, n);
 	if (!ret && inode->inline_size)
 		memcpy(tail, buf + full, inode->inline_size);
 	free(buf);
@@ -640,6 +743,7 @@ static int run_pool(struct erofs_build *b, job_fn job)
 	}
 	if (n > 64)
 		n = 64;
+	b->nr_workers = n;
 	ws = calloc(n, sizeof(*ws));
 	if (!ws)
 		return -ENOMEM;
@@ -685,6 +789,7 @@ static int run_pool(struct erofs_build *b, job_fn job)
 		free(ws[i].copybuf);
 		erofs_fingerprint_free_ctx(ws[i].fp_ctx);
 		EVP_MD_CTX_free(ws[i].chunk_ctx);
+		erofs_verity_ctx_free(ws[i].verity_ctx);
 		if (ws[i].dir && ws[i].dirfd >= 0 && ws[i].dirfd != b->rootfd)
 			close(ws[i].dirfd);
 	}

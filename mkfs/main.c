@@ -4,6 +4,7 @@
  * prints messages, progress and the summary, and maps results to exit
  * codes: 0 success, 1 build failure, 2 usage error.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -109,6 +110,13 @@ static void usage(FILE *f)
 	      "  --blob-dir=DIR         write the blob into the store DIR as DIR/<sha256>\n"
 	      "  --blob-dict=IMAGE      reuse chunks that the blobs of IMAGE (found in\n"
 	      "                         --blob-dir) already hold (repeatable)\n"
+	      "  --verity[=FILE]        write a dm-verity hash tree (sha256, format 1, with\n"
+	      "                         a veritysetup superblock) after the last block of\n"
+	      "                         the image, or into FILE, and print the root hash\n"
+	      "  --verity-block-size=SIZE  verity data and hash block size: 512, 1024,\n"
+	      "                         2048 or 4096 (default: the image's block size)\n"
+	      "  --verity-salt=HEX      the verity salt, up to 256 bytes, or '-' for none\n"
+	      "                         (default: derived from the UUID)\n"
 	      "  --no-xattr-prefixes    choose no long prefixes by itself (for kernels\n"
 	      "                         before 6.4); --xattr-prefix still adds them\n"
 	      "  --workers=N            threads writing data (default: number of CPUs)\n"
@@ -206,6 +214,9 @@ enum {
 	OPT_BLOB_DIR,
 	OPT_BLOB_DICT,
 	OPT_REBUILD,
+	OPT_VERITY,
+	OPT_VERITY_BLKSZ,
+	OPT_VERITY_SALT,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -231,6 +242,9 @@ static const struct option long_opts[] = {
 	{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
 	{ "blob-dict", required_argument, NULL, OPT_BLOB_DICT },
 	{ "rebuild", optional_argument, NULL, OPT_REBUILD },
+	{ "verity", optional_argument, NULL, OPT_VERITY },
+	{ "verity-block-size", required_argument, NULL, OPT_VERITY_BLKSZ },
+	{ "verity-salt", required_argument, NULL, OPT_VERITY_SALT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -259,6 +273,25 @@ static char *normalize_rel(const char *p)
 	while (len > 1 && s[len - 1] == '/')
 		s[--len] = '\0';
 	return s;
+}
+
+/* hex digits, two per byte; -1 when they are not */
+static int parse_hex(const char *s, uint8_t *out, size_t max)
+{
+	size_t n = strlen(s), i;
+
+	if (n % 2 || n / 2 > max)
+		return -1;
+	for (i = 0; i < n / 2; i++) {
+		unsigned int v;
+
+		if (!isxdigit((unsigned char)s[2 * i]) ||
+		    !isxdigit((unsigned char)s[2 * i + 1]) ||
+		    sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = v;
+	}
+	return n / 2;
 }
 
 static int parse_args(int argc, char **argv, struct cmdline *cl,
@@ -435,6 +468,35 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 			}
 			o->manifest = optarg;
 			break;
+		case OPT_VERITY:
+			if (optarg && !*optarg) {
+				bad_value("--verity", optarg, "expected a file name");
+				return 2;
+			}
+			o->verity = true;
+			o->verity_file = optarg;
+			break;
+		case OPT_VERITY_BLKSZ:
+			if (parse_ll(optarg, 512, 4096, &v) || (v & (v - 1))) {
+				bad_value("--verity-block-size", optarg,
+					  "block size must be 512, 1024, 2048 or 4096");
+				return 2;
+			}
+			o->verity_blkszbits = __builtin_ctzll(v);
+			break;
+		case OPT_VERITY_SALT:
+			if (!strcmp(optarg, "-")) {
+				o->verity_salt_size = 0;
+				break;
+			}
+			o->verity_salt_size = parse_hex(optarg, o->verity_salt,
+							sizeof(o->verity_salt));
+			if (o->verity_salt_size <= 0) {
+				bad_value("--verity-salt", optarg,
+					  "expected 1 to 256 bytes in hex, or '-'");
+				return 2;
+			}
+			break;
 		case OPT_INODE_DIGEST:
 			o->fp_algo = "sha256";
 			if (!optarg)
@@ -551,6 +613,10 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 		fprintf(stderr, PROG ": --blob-dict needs --blob-dir, where its blobs are found\n");
 		return 2;
 	}
+	if (!o->verity && (o->verity_blkszbits || o->verity_salt_size >= 0)) {
+		fprintf(stderr, PROG ": --verity-block-size and --verity-salt need --verity\n");
+		return 2;
+	}
 	if (all_root) {
 		o->force_uid = 0;
 		o->force_gid = 0;
@@ -583,6 +649,10 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 	} else {
 		o->image_path = argv[optind];
 		o->source_path = argv[optind + 1];
+	}
+	if (o->verity_file && !strcmp(o->verity_file, o->image_path)) {
+		fprintf(stderr, PROG ": --verity=FILE must not be the image itself; leave FILE out to append the tree\n");
+		return 2;
 	}
 
 	sde = getenv("SOURCE_DATE_EPOCH");
@@ -631,6 +701,49 @@ static void print_summary(const struct erofs_mkfs_opts *o,
 		printf("No new blob: every chunk is a hole or already in a dictionary blob.\n");
 }
 
+static void put_hex(const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		printf("%02x", p[i]);
+}
+
+/*
+ * What veritysetup and a dm-verity table need, in veritysetup format's
+ * "Name: value" style, then the command that checks the tree.
+ */
+static void print_verity(const struct erofs_mkfs_opts *o,
+			 const struct erofs_mkfs_verity_report *v)
+{
+	const char *hash_dev = o->verity_file ? o->verity_file : o->image_path;
+	char uuid[37];
+
+	uuid_unparse_lower(v->uuid, uuid);
+	printf("VERITY header information for %s\n", hash_dev);
+	printf("UUID:             \t%s\n", uuid);
+	printf("Hash type:        \t1\n");
+	printf("Data blocks:      \t%" PRIu64 "\n", v->data_blocks);
+	printf("Data block size:  \t%u\n", v->data_block_size);
+	printf("Hash block size:  \t%u\n", v->hash_block_size);
+	printf("Hash algorithm:   \tsha256\n");
+	printf("Salt:             \t");
+	if (v->salt_size)
+		put_hex(v->salt, v->salt_size);
+	else
+		putchar('-');
+	printf("\nRoot hash:        \t");
+	put_hex(v->root_hash, sizeof(v->root_hash));
+	printf("\nHash offset:      \t%" PRIu64 "\n", v->hash_offset);
+	printf("Hash start block: \t%" PRIu64 "\n", v->hash_start_block);
+	printf("Verify with:      \tveritysetup verify %s %s ", o->image_path,
+	       hash_dev);
+	put_hex(v->root_hash, sizeof(v->root_hash));
+	if (v->hash_offset)
+		printf(" --hash-offset=%" PRIu64, v->hash_offset);
+	putchar('\n');
+}
+
 int main(int argc, char **argv)
 {
 	struct frontend fe = { .debug = 2 };
@@ -666,9 +779,12 @@ int main(int argc, char **argv)
 	}
 	if (!ret && !fe.quiet)
 		print_summary(&cl.o, &rep);
+	/* even with -q: the root hash is the point of the build */
+	if (!ret && rep.verity.enabled)
+		print_verity(&cl.o, &rep.verity);
 	if (!ret)
 		erofs_mkfs_report_release(&rep);
-	else if (ret && !fe.errors)
+	else if (!fe.errors)
 		fprintf(stderr, PROG ": failed to build '%s': %s\n",
 			cl.o.image_path, strerror(-ret));
 	ret = ret ? 1 : 0;

@@ -50,6 +50,19 @@ struct erofs_mkfs_report {
 		char id[65];
 		uint64_t bytes;		/* ... and the chunk bytes each gave */
 	} reuse[64];
+	struct erofs_mkfs_verity_report {
+		bool enabled;
+		uint8_t root_hash[32];
+		uint8_t salt[256];
+		uint16_t salt_size;
+		uint8_t uuid[16];		/* in the verity superblock */
+		uint32_t data_block_size, hash_block_size;
+		uint64_t data_blocks;
+		uint64_t hash_offset;		/* bytes: the verity superblock */
+		uint64_t hash_start_block;	/* the tree's top, in hash blocks */
+		uint64_t hash_bytes;		/* superblock and tree */
+		uint64_t file_size;		/* the image file, tree included */
+	} verity;
 };
 
 #define EROFS_MKFS_MAX_PREFIXES	128
@@ -101,6 +114,12 @@ struct erofs_mkfs_opts {
 	const char *blob_dir;		/* content-addressed blob store */
 	const char **blob_dicts;	/* earlier images whose blobs may be used */
 	unsigned int nr_blob_dicts;
+	/* a dm-verity hash tree over the image */
+	bool verity;
+	const char *verity_file;	/* NULL: appended to the image */
+	unsigned int verity_blkszbits;	/* 0: the image's block size */
+	int verity_salt_size;		/* -1: derived from the UUID */
+	uint8_t verity_salt[256];
 
 	unsigned int workers;		/* 0: number of online CPUs */
 	bool no_fsync;
