@@ -572,6 +572,54 @@ uint64_t erofs_blobs_uniaddr(const struct erofs_build *b, uint16_t ref)
 	return addr;
 }
 
+/* device 'devid' of the table: its id, size and a descriptor to read it */
+int erofs_devtable_info(const struct erofs_build *b, unsigned int devid,
+			struct erofs_devinfo *di)
+{
+	const struct erofs_blobs *bl = b->blobs;
+	unsigned int i;
+
+	for (i = 0; i < bl->nr_dicts; i++) {
+		if (bl->dicts[i].devid != devid)
+			continue;
+		memcpy(di->id, bl->dicts[i].id, 65);
+		di->is_new = i + 1 == bl->scan_ref;
+		di->fd = di->is_new ? bl->fd : bl->dicts[i].fd;
+		di->blocks = bl->dicts[i].size >> b->blkszbits;
+		return 0;
+	}
+	if (bl->devid != devid)
+		return -ENOENT;
+	memcpy(di->id, bl->id, 65);
+	di->is_new = true;
+	di->fd = bl->fd;
+	di->blocks = bl->blocks;
+	return 0;
+}
+
+/* the device table in the report: ids and sizes, for the summary and manifest */
+int erofs_devtable_report(struct erofs_build *b)
+{
+	struct erofs_mkfs_report *r = b->report;
+	unsigned int n = erofs_devtable_slots(b), i;
+	struct erofs_devinfo di;
+	int ret;
+
+	if (!n)
+		return 0;
+	r->devices = calloc(n, sizeof(*r->devices));
+	if (!r->devices)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		ret = erofs_devtable_info(b, i + 1, &di);
+		if (ret)
+			return ret;
+		memcpy(r->devices[i].id, di.id, 65);
+		r->devices[i].blocks = di.blocks;
+	}
+	return 0;
+}
+
 uint16_t erofs_blobs_device_id(const struct erofs_build *b, uint16_t ref)
 {
 	return ref ? b->blobs->dicts[ref - 1].devid : b->blobs->devid;

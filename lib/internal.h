@@ -197,6 +197,7 @@ struct erofs_build {
 	uint64_t verity_hash_off;	/* the verity superblock */
 	int verity_fd;			/* the separate hash file, or -1 */
 	char *verity_tmp;
+	char **dev_tree_tmp;		/* the devices' trees, until commit */
 
 	struct erofs_mkfs_report *report;
 	char *manifest_tmp;
@@ -297,6 +298,15 @@ int erofs_blob_scan_alloc(struct erofs_build *b, uint64_t len, uint64_t *blk,
 int erofs_blob_scan_write(struct erofs_build *b, const void *buf, size_t len,
 			  uint64_t off);
 int erofs_blob_scan_finish(struct erofs_build *b);
+struct erofs_devinfo {
+	char id[65];
+	int fd;
+	uint64_t blocks;
+	bool is_new;			/* the blob this build writes */
+};
+int erofs_devtable_info(const struct erofs_build *b, unsigned int devid,
+			struct erofs_devinfo *di);
+int erofs_devtable_report(struct erofs_build *b);
 int erofs_blobs_dict_lookup(struct erofs_build *b);
 unsigned int erofs_devtable_slots(const struct erofs_build *b);
 int erofs_blobs_assign_devices(struct erofs_build *b);
@@ -322,6 +332,7 @@ int erofs_write_super(struct erofs_build *b);
 int erofs_verity_setup(struct erofs_build *b);
 int erofs_verity_finish(struct erofs_build *b);
 int erofs_verity_commit(struct erofs_build *b);
+int erofs_verity_devices(struct erofs_build *b);
 void erofs_verity_abort(struct erofs_build *b);
 
 /* io.c */

@@ -254,16 +254,11 @@ static void put_features(FILE *f, uint32_t compat, uint32_t incompat)
 	fputc(']', f);
 }
 
-/* what a dm-verity table and veritysetup need, bound to the image */
-static void put_verity(FILE *f, const struct erofs_mkfs_opts *o,
-		       const struct erofs_mkfs_verity_report *v)
+/* an object's opening and the fields every tree has, without the closing */
+static void put_verity_fields(FILE *f, const struct erofs_mkfs_verity_report *v)
 {
 	char uuid[37];
 
-	if (!v->enabled) {
-		fputs("null", f);
-		return;
-	}
 	uuid_unparse_lower(v->uuid, uuid);
 	fputs("{\"root_hash\": \"", f);
 	put_hex(f, v->root_hash, sizeof(v->root_hash));
@@ -273,12 +268,50 @@ static void put_verity(FILE *f, const struct erofs_mkfs_opts *o,
 		"\"data_blocks\": %llu, \"data_block_size\": %u, "
 		"\"hash_block_size\": %u, \"hash_offset\": %llu, "
 		"\"hash_start_block\": %llu, \"hash_bytes\": %llu, "
-		"\"uuid\": \"%s\", \"placement\": \"%s\"}",
+		"\"uuid\": \"%s\"",
 		(unsigned long long)v->data_blocks, v->data_block_size,
 		v->hash_block_size, (unsigned long long)v->hash_offset,
 		(unsigned long long)v->hash_start_block,
-		(unsigned long long)v->hash_bytes, uuid,
+		(unsigned long long)v->hash_bytes, uuid);
+}
+
+/* what a dm-verity table and veritysetup need, bound to the image */
+static void put_verity(FILE *f, const struct erofs_mkfs_opts *o,
+		       const struct erofs_mkfs_verity_report *v)
+{
+	if (!v->enabled) {
+		fputs("null", f);
+		return;
+	}
+	put_verity_fields(f, v);
+	fprintf(f, ", \"placement\": \"%s\"}",
 		o->verity_file ? "file" : "appended");
+}
+
+/* the device table: each device's id and size, and its own hash tree */
+static void put_devices(FILE *f, const struct erofs_mkfs_report *r)
+{
+	unsigned int i;
+
+	fputs(", \"devices\": [", f);
+	for (i = 0; r->devices && i < r->nr_devices; i++) {
+		const struct erofs_mkfs_device_report *d = &r->devices[i];
+
+		fprintf(f, "%s{\"device\": %u, \"id\": \"%s\", \"blocks\": %llu, \"verity\": ",
+			i ? ", " : "", i + 1, d->id,
+			(unsigned long long)d->blocks);
+		if (d->verity.enabled) {
+			put_verity_fields(f, &d->verity);
+			fputs(", ", f);
+			put_bytes(f, "hash_file", (const uint8_t *)d->hash_file,
+				  strlen(d->hash_file));
+			fputc('}', f);
+		} else {
+			fputs("null", f);
+		}
+		fputc('}', f);
+	}
+	fputc(']', f);
 }
 
 int erofs_manifest_prepare(struct erofs_build *b)
@@ -337,6 +370,7 @@ int erofs_manifest_prepare(struct erofs_build *b)
 	}
 	fputs(", \"verity\": ", w.f);
 	put_verity(w.f, o, &r->verity);
+	put_devices(w.f, r);
 	fputs("},\n  \"files\": [", w.f);
 	w.path = malloc(256);
 	ret = w.path ? 0 : -ENOMEM;

@@ -127,8 +127,15 @@ void erofs_mkfs_opts_init(struct erofs_mkfs_opts *o)
 
 void erofs_mkfs_report_release(struct erofs_mkfs_report *r)
 {
+	unsigned int i;
+
 	free(r->blob_path);
 	r->blob_path = NULL;
+	if (r->devices)
+		for (i = 0; i < r->nr_devices; i++)
+			free(r->devices[i].hash_file);
+	free(r->devices);
+	r->devices = NULL;
 }
 
 /*
@@ -293,6 +300,8 @@ opened:
 	ret = erofs_blob_finish(&b);
 	if (!ret)
 		ret = erofs_devtable_write(&b);
+	if (!ret)
+		ret = erofs_devtable_report(&b);
 	if (ret)
 		goto out;
 	phase_mark(&b, "blob digest");
@@ -304,6 +313,8 @@ opened:
 		goto out;
 	}
 	ret = erofs_verity_finish(&b);
+	if (!ret)
+		ret = erofs_verity_devices(&b);
 	if (ret)
 		goto out;
 	phase_mark(&b, "verity");

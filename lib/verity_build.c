@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -82,11 +83,10 @@ out:
 	return ret;
 }
 
-static void fill_report(struct erofs_build *b, uint64_t file_size)
+static void fill_verity_report(const struct erofs_verity *v,
+			       struct erofs_mkfs_verity_report *r,
+			       uint64_t hash_off, uint64_t file_size)
 {
-	const struct erofs_verity *v = &b->verity;
-	struct erofs_mkfs_verity_report *r = &b->report->verity;
-
 	r->enabled = true;
 	memcpy(r->root_hash, v->root, sizeof(r->root_hash));
 	memcpy(r->salt, v->p.salt, v->p.salt_size);
@@ -95,11 +95,17 @@ static void fill_report(struct erofs_build *b, uint64_t file_size)
 	r->data_block_size = v->p.data_bs;
 	r->hash_block_size = v->p.hash_bs;
 	r->data_blocks = v->p.data_blocks;
-	r->hash_offset = b->verity_hash_off;
+	r->hash_offset = hash_off;
 	/* the superblock takes the first hash block; the tree's top follows */
-	r->hash_start_block = b->verity_hash_off / v->p.hash_bs + 1;
+	r->hash_start_block = hash_off / v->p.hash_bs + 1;
 	r->hash_bytes = erofs_verity_area_size(v);
 	r->file_size = file_size;
+}
+
+static void fill_report(struct erofs_build *b, uint64_t file_size)
+{
+	fill_verity_report(&b->verity, &b->report->verity, b->verity_hash_off,
+			   file_size);
 }
 
 /* after the superblock: the blocks no worker hashed, the tree, its place */
@@ -147,12 +153,153 @@ int erofs_verity_finish(struct erofs_build *b)
 	return 0;
 }
 
-int erofs_verity_commit(struct erofs_build *b)
+/*
+ * Every device of the table gets a tree of its own, in a file beside it:
+ * DIR/<id>.verity in a blob store, FILE.verity for --blobdev, else
+ * <id>.verity beside the image.  Its salt and UUID come from the device's
+ * id, so a blob shared by many images has one tree.
+ */
+static char *device_tree_path(const struct erofs_build *b,
+			      const struct erofs_devinfo *di)
 {
+	const struct erofs_mkfs_opts *o = b->opts;
+	char *dcopy, *p = NULL;
+
+	if (o->blob_dir) {
+		if (asprintf(&p, "%s/%s.verity", o->blob_dir, di->id) < 0)
+			p = NULL;
+	} else if (o->blobdev && di->is_new) {
+		if (asprintf(&p, "%s.verity", o->blobdev) < 0)
+			p = NULL;
+	} else {
+		dcopy = strdup(o->image_path);
+		if (dcopy && asprintf(&p, "%s/%s.verity", dirname(dcopy),
+				      di->id) < 0)
+			p = NULL;
+		free(dcopy);
+	}
+	return p;
+}
+
+static int device_tree(struct erofs_build *b, unsigned int devid,
+		       struct erofs_mkfs_device_report *dr, char **tmp)
+{
+	struct erofs_verity_params p = { 0 };
+	struct erofs_verity v = { 0 };
+	struct erofs_devinfo di;
+	unsigned int i;
+	int fd, ret;
+
+	ret = erofs_devtable_info(b, devid, &di);
+	if (ret)
+		return ret;
+	p.data_bs = p.hash_bs = b->bs;
+	p.data_blocks = di.blocks;
+	for (i = 0; i < 16; i++)
+		sscanf(di.id + 2 * i, "%2hhx", &p.uuid[i]);
+	p.salt_size = EROFS_VERITY_DIGEST_SIZE;
+	ret = erofs_verity_derive_salt(p.uuid, p.salt);
+	if (!ret)
+		ret = erofs_verity_init(&v, &p);
+	if (!ret)
+		ret = erofs_verity_hash_fd(&v, di.fd, 0, b->nr_workers);
+	if (!ret)
+		ret = erofs_verity_build(&v);
+	if (ret) {
+		erofs_err(b, "cannot build the hash tree of device %u (%s): %s",
+			  devid, di.id, strerror(-ret));
+		goto out;
+	}
+	dr->hash_file = device_tree_path(b, &di);
+	if (!dr->hash_file) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (asprintf(tmp, "%s.XXXXXX", dr->hash_file) < 0) {
+		*tmp = NULL;
+		ret = -ENOMEM;
+		goto out;
+	}
+	fd = mkostemp(*tmp, O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		free(*tmp);
+		*tmp = NULL;
+	} else {
+		ret = erofs_verity_write(&v, fd, 0);
+		if (!ret && (fchmod(fd, 0644) ||
+			     (!b->opts->no_fsync && fsync(fd))))
+			ret = -errno;
+		if (close(fd) && !ret)
+			ret = -errno;
+	}
+	if (ret) {
+		erofs_err(b, "cannot write hash tree '%s': %s", dr->hash_file,
+			  strerror(-ret));
+		goto out;
+	}
+	fill_verity_report(&v, &dr->verity, 0, di.blocks << b->blkszbits);
+out:
+	erofs_verity_release(&v);
+	return ret;
+}
+
+int erofs_verity_devices(struct erofs_build *b)
+{
+	unsigned int n = erofs_devtable_slots(b), i;
+	struct erofs_mkfs_report *r = b->report;
+	int ret;
+
+	if (!b->verity_on || !n)
+		return 0;
+	b->dev_tree_tmp = calloc(n, sizeof(*b->dev_tree_tmp));
+	if (!b->dev_tree_tmp)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		ret = device_tree(b, i + 1, &r->devices[i], &b->dev_tree_tmp[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* the devices' trees into place; one already in a blob store stays */
+static int commit_device_trees(struct erofs_build *b)
+{
+	unsigned int n = erofs_devtable_slots(b), i;
+	struct stat st;
 	int ret = 0;
 
-	if (!b->verity_tmp)
+	if (!b->dev_tree_tmp)
 		return 0;
+	for (i = 0; i < n; i++) {
+		const char *final = b->report->devices[i].hash_file;
+		char *tmp = b->dev_tree_tmp[i];
+
+		if (!tmp)
+			continue;
+		if (b->opts->blob_dir && !stat(final, &st) && S_ISREG(st.st_mode)) {
+			unlink(tmp);
+		} else if (rename(tmp, final) && !ret) {
+			ret = -errno;
+			erofs_err(b, "cannot create hash tree '%s': %s", final,
+				  strerror(errno));
+			unlink(tmp);
+		}
+		free(tmp);
+		b->dev_tree_tmp[i] = NULL;
+	}
+	free(b->dev_tree_tmp);
+	b->dev_tree_tmp = NULL;
+	return ret;
+}
+
+int erofs_verity_commit(struct erofs_build *b)
+{
+	int ret = commit_device_trees(b);
+
+	if (ret || !b->verity_tmp)
+		return ret;
 	if (close(b->verity_fd) || rename(b->verity_tmp, b->opts->verity_file)) {
 		ret = -errno;
 		erofs_err(b, "cannot create hash tree '%s': %s",
@@ -167,6 +314,17 @@ int erofs_verity_commit(struct erofs_build *b)
 
 void erofs_verity_abort(struct erofs_build *b)
 {
+	unsigned int i;
+
+	if (b->dev_tree_tmp) {
+		for (i = 0; i < erofs_devtable_slots(b); i++) {
+			if (b->dev_tree_tmp[i])
+				unlink(b->dev_tree_tmp[i]);
+			free(b->dev_tree_tmp[i]);
+		}
+		free(b->dev_tree_tmp);
+		b->dev_tree_tmp = NULL;
+	}
 	if (b->verity_fd >= 0)
 		close(b->verity_fd);
 	b->verity_fd = -1;

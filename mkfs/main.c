@@ -744,6 +744,36 @@ static void print_verity(const struct erofs_mkfs_opts *o,
 	putchar('\n');
 }
 
+/* each device's own tree: where it is and how to check the device with it */
+static void print_device_verity(const struct erofs_mkfs_opts *o,
+				const struct erofs_mkfs_report *r)
+{
+	unsigned int i;
+
+	for (i = 0; r->devices && i < r->nr_devices; i++) {
+		const struct erofs_mkfs_device_report *d = &r->devices[i];
+
+		if (!d->verity.enabled)
+			continue;
+		printf("Device %u:         \t%s\n", i + 1, d->id);
+		printf("  Hash file:      \t%s\n", d->hash_file);
+		printf("  Salt:           \t");
+		put_hex(d->verity.salt, d->verity.salt_size);
+		printf("\n  Root hash:      \t");
+		put_hex(d->verity.root_hash, sizeof(d->verity.root_hash));
+		printf("\n  Verify with:    \tveritysetup verify ");
+		if (o->blob_dir)
+			printf("%s/%s", o->blob_dir, d->id);
+		else if (r->blob_path && !strcmp(r->blob_id, d->id))
+			printf("%s", r->blob_path);
+		else
+			printf("DEVICE");
+		printf(" %s ", d->hash_file);
+		put_hex(d->verity.root_hash, sizeof(d->verity.root_hash));
+		putchar('\n');
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct frontend fe = { .debug = 2 };
@@ -780,8 +810,10 @@ int main(int argc, char **argv)
 	if (!ret && !fe.quiet)
 		print_summary(&cl.o, &rep);
 	/* even with -q: the root hash is the point of the build */
-	if (!ret && rep.verity.enabled)
+	if (!ret && rep.verity.enabled) {
 		print_verity(&cl.o, &rep.verity);
+		print_device_verity(&cl.o, &rep);
+	}
 	if (!ret)
 		erofs_mkfs_report_release(&rep);
 	else if (!fe.errors)

@@ -207,6 +207,33 @@ if build --blob-dir="$STORE" "$WORK/v1.img" "$V1" &&
 	fi
 	cleanup_loops
 
+	# with --verity every blob gets a tree of its own, beside it in the store
+	if build --verity --blob-dir="$STORE" --blob-dict="$WORK/v1.img" \
+		--manifest="$WORK/v2v.json" "$WORK/v2v.img" "$V2"; then
+		n=0
+		while read -r cmd; do
+			n=$((n + 1))
+			# shellcheck disable=SC2086
+			check "blob verity: device tree $n passes: $cmd" $cmd
+		done < <(sed -n 's/^  Verify with: *//p' "$WORK/mkfs.out")
+		check "blob verity: both devices have a tree" [ "$n" = 2 ]
+		check "blob verity: the manifest lists both devices with their root hashes" \
+			python3 -c "
+import json, sys
+d = json.load(open('$WORK/v2v.json'))['image']['devices']
+sys.exit(not (len(d) == 2 and all(len(x['verity']['root_hash']) == 64 for x in d)))"
+		cp "$STORE/$s2" "$WORK/tampered-blob"
+		printf 'X' | dd of="$WORK/tampered-blob" bs=1 seek=5000 conv=notrunc status=none
+		root2=$(sed -n 's/^  Root hash: *//p' "$WORK/mkfs.out" | sed -n 2p)
+		if veritysetup verify "$WORK/tampered-blob" "$STORE/$s2.verity" "$root2" >/dev/null 2>&1; then
+			fail "blob verity: a changed blob fails its tree"
+		else
+			pass "blob verity: a changed blob fails its tree"
+		fi
+	else
+		fail "blob verity: --verity with --blob-dir builds"
+	fi
+
 	# a blob that does not match its id
 	cp -a "$STORE" "$WORK/bad-store"
 	printf 'X' | dd of="$WORK/bad-store/$s2" bs=1 seek=100 conv=notrunc status=none

@@ -63,6 +63,13 @@ struct erofs_mkfs_report {
 		uint64_t hash_bytes;		/* superblock and tree */
 		uint64_t file_size;		/* the image file, tree included */
 	} verity;
+	/* with --verity, a tree per device (blob), in device table order */
+	struct erofs_mkfs_device_report {
+		char id[65];			/* the device's SHA-256 */
+		uint64_t blocks;
+		char *hash_file;		/* its tree (malloc'd) */
+		struct erofs_mkfs_verity_report verity;
+	} *devices;				/* nr_devices of them, or NULL */
 };
 
 #define EROFS_MKFS_MAX_PREFIXES	128
