@@ -44,6 +44,7 @@ struct worker {
 	uint64_t wb_lo, wb_hi;	/* range written since the last writeback kick */
 	void *fp_ctx;		/* digest context, when fingerprinting */
 	EVP_MD_CTX *chunk_ctx;	/* chunk digests, for dedupe */
+	EVP_MD *chunk_md;
 	void *verity_ctx;	/* digest context for the hash tree */
 	/* children of one directory come in a row: keep its descriptor */
 	const struct erofs_inode *dir;
@@ -415,14 +416,22 @@ static int write_chunks(struct worker *w, const struct erofs_inode *inode,
 	uint64_t base = erofs_blob_new(b) ? 0 : b->data_blkaddr;
 	bool in_image = !erofs_blob_new(b);
 	unsigned int vflag = in_image ? verity_flag(b) : 0;
-	uint32_t entry = b->chunk_indexes ? 8 : 4, c;
+	uint32_t entry = b->chunk_indexes ? 8 : 4, c, next;
+	uint64_t per = 1ull << inode->wchunkbits;	/* blocks per chunk */
 	int ret = 0;
 
-	for (c = 0; c < inode->nr_wchunks && !ret; c++) {
+	for (c = 0; c < inode->nr_wchunks && !ret; c = next) {
 		const struct erofs_chunk *ch = &inode->chunks[c];
-		uint64_t start = c * cs, len = min_t(uint64_t, cs, inode->size - start);
+		uint64_t start = c * cs, len;
 		uint64_t out = (base + ch->blk) << b->blkszbits;
 
+		/* new chunks that follow each other on both sides: one copy */
+		for (next = c + 1; next < inode->nr_wchunks &&
+		     (ch->flags & EROFS_CHUNK_NEW) &&
+		     (inode->chunks[next].flags & EROFS_CHUNK_NEW) &&
+		     inode->chunks[next].blk == ch->blk + (next - c) * per; next++)
+			;
+		len = min_t(uint64_t, (uint64_t)(next - c) * cs, inode->size - start);
 		if (ch->flags & EROFS_CHUNK_HOLE)
 			ret = hash ? erofs_fingerprint_zeros(w->fp_ctx, len) : 0;
 		else if (!(ch->flags & EROFS_CHUNK_NEW))
@@ -789,6 +798,7 @@ static int run_pool(struct erofs_build *b, job_fn job)
 		free(ws[i].copybuf);
 		erofs_fingerprint_free_ctx(ws[i].fp_ctx);
 		EVP_MD_CTX_free(ws[i].chunk_ctx);
+		EVP_MD_free(ws[i].chunk_md);
 		erofs_verity_ctx_free(ws[i].verity_ctx);
 		if (ws[i].dir && ws[i].dirfd >= 0 && ws[i].dirfd != b->rootfd)
 			close(ws[i].dirfd);
@@ -835,7 +845,7 @@ static int digest_chunks(struct worker *w, struct erofs_inode *inode, int fd)
 	uint64_t cs = (uint64_t)b->bs << inode->wchunkbits;
 	bool fp = inode->fp_source == EROFS_FP_COMPUTED;
 	unsigned int dlen;
-	uint32_t c;
+	uint32_t c = 0, end;
 	int ret;
 
 	if (!w->copybuf) {
@@ -843,9 +853,10 @@ static int digest_chunks(struct worker *w, struct erofs_inode *inode, int fd)
 		if (!w->copybuf)
 			return -ENOMEM;
 	}
-	if (!w->chunk_ctx) {
+	if (!w->chunk_md) {
+		w->chunk_md = EVP_MD_fetch(NULL, "sha256", NULL);
 		w->chunk_ctx = EVP_MD_CTX_new();
-		if (!w->chunk_ctx)
+		if (!w->chunk_md || !w->chunk_ctx)
 			return -ENOMEM;
 	}
 	if (fp) {
@@ -853,22 +864,27 @@ static int digest_chunks(struct worker *w, struct erofs_inode *inode, int fd)
 		if (ret)
 			return ret;
 	}
-	for (c = 0; c < inode->nr_wchunks; c++) {
-		uint64_t off = c * cs, left = min_t(uint64_t, cs, inode->size - off);
+	while (c < inode->nr_wchunks) {
+		uint64_t off = c * cs, stop, in_chunk = 0;
 
 		if (inode->chunks[c].flags & EROFS_CHUNK_HOLE) {
-			if (fp) {
-				ret = erofs_fingerprint_zeros(w->fp_ctx, left);
-				if (ret)
-					return ret;
-			}
+			uint64_t len = min_t(uint64_t, cs, inode->size - off);
+
+			ret = fp ? erofs_fingerprint_zeros(w->fp_ctx, len) : 0;
+			if (ret)
+				return ret;
+			c++;
 			continue;
 		}
-		if (!EVP_DigestInit_ex(w->chunk_ctx, EVP_sha256(), NULL))
-			return -EINVAL;
-		while (left) {
+		/* a run of chunks with data, read in large pieces */
+		for (end = c; end < inode->nr_wchunks &&
+		     !(inode->chunks[end].flags & EROFS_CHUNK_HOLE); end++)
+			;
+		stop = min_t(uint64_t, (uint64_t)end * cs, inode->size);
+		while (off < stop) {
 			ssize_t n = pread(fd, w->copybuf,
-					  min_t(uint64_t, left, COPY_BUFSIZE), off);
+					  min_t(uint64_t, stop - off, COPY_BUFSIZE), off);
+			uint64_t pos = 0;
 
 			if (n < 0) {
 				if (errno == EINTR)
@@ -877,20 +893,36 @@ static int digest_chunks(struct worker *w, struct erofs_inode *inode, int fd)
 			}
 			if (!n)
 				return -ENODATA;
-			if (!EVP_DigestUpdate(w->chunk_ctx, w->copybuf, n))
-				return -EINVAL;
 			if (fp) {
 				ret = erofs_fingerprint_update(w->fp_ctx,
 							       w->copybuf, n);
 				if (ret)
 					return ret;
 			}
+			while (pos < (uint64_t)n) {
+				uint64_t clen = min_t(uint64_t, cs, inode->size - c * cs);
+				uint64_t take = min_t(uint64_t, clen - in_chunk, n - pos);
+
+				if (!in_chunk &&
+				    !EVP_DigestInit_ex(w->chunk_ctx, w->chunk_md, NULL))
+					return -EINVAL;
+				if (!EVP_DigestUpdate(w->chunk_ctx, w->copybuf + pos,
+						      take))
+					return -EINVAL;
+				pos += take;
+				in_chunk += take;
+				if (in_chunk == clen) {
+					if (!EVP_DigestFinal_ex(w->chunk_ctx,
+								inode->digests[c],
+								&dlen))
+						return -EINVAL;
+					in_chunk = 0;
+					c++;
+				}
+			}
 			atomic_fetch_add(&b->bytes_done, n);
 			off += n;
-			left -= n;
 		}
-		if (!EVP_DigestFinal_ex(w->chunk_ctx, inode->digests[c], &dlen))
-			return -EINVAL;
 	}
 	return fp ? erofs_fingerprint_final(b, w->fp_ctx, inode) : 0;
 }
