@@ -326,10 +326,19 @@ int erofs_rd_decode(struct erofs_rd *rd, const struct erofs_rd_inode *vi,
 	case EROFS_RD_FMT_INTERLACED:
 		/* the pcluster's last c bytes come first, then its start */
 		c = rd->bs - (map->la & (rd->bs - 1));
-		if (len > plen || c > plen)
+		if (len > plen)
 			return erofs_rd_corrupt(rd, "%s: %llu interlaced bytes in %llu", what,
 						(unsigned long long)len,
 						(unsigned long long)plen);
+		/*
+		 * Rotated data needs the block it was rotated in; an inline tail
+		 * shorter than that cannot hold it (readers would take bytes
+		 * from before the tail).
+		 */
+		if (c > plen)
+			return erofs_rd_corrupt(rd, "%s: interlaced raw data in %llu bytes, short of the %llu its rotation needs",
+						what, (unsigned long long)plen,
+						(unsigned long long)c);
 		first = len < c ? len : c;
 		memcpy(out, in + plen - c, first);
 		memcpy(out + first, in, len - first);
