@@ -34,7 +34,8 @@ static void usage(FILE *f)
 	      "Options:\n"
 	      "  -s                     show the superblock and its features\n"
 	      "  -S                     show statistics (checks the whole image)\n"
-	      "  -e                     with an inode: list every chunk, unmerged\n"
+	      "  -e                     with an inode: list every chunk, unmerged, and\n"
+	      "                         every extent of a compressed file\n"
 	      "  -d N                   message level 0..9 (default 2)\n"
 	      "  -V, --version          show the version and exit\n"
 	      "  --device[=PATH]        show the device table (id, blocks, mapped address);\n"
@@ -321,6 +322,81 @@ static int show_extents(struct erofs_rd *rd, const struct erofs_rd_inode *vi, bo
 	return 0;
 }
 
+/* a compressed inode: one line per extent with -e, else their number */
+static int show_zextents(struct erofs_rd *rd, const struct erofs_rd_inode *vi, bool every)
+{
+	struct erofs_rd_map map;
+	uint64_t off = 0, n = 0;
+	int err;
+
+	while (off < vi->size) {
+		err = erofs_rd_map(rd, vi, off, &map);
+		if (err)
+			return err;
+		n++;
+		off = map.la + map.len;
+		if (!every)
+			continue;
+		printf("extent: %" PRIu64 "..%" PRIu64 " ", map.la, map.la + map.len);
+		if (map.flags & EROFS_RD_MAP_FRAGMENT) {
+			printf("fragment %" PRIu64 "\n", map.fragoff);
+			continue;
+		}
+		printf("%s ", erofs_rd_fmt_name(map.fmt));
+		if (map.flags & EROFS_RD_MAP_INLINE)
+			printf("inline 0x%" PRIx64 " %" PRIu64, map.pa, map.plen);
+		else
+			printf("pcluster 0x%" PRIx64 " %" PRIu64 " device %u", map.pa,
+			       map.plen, map.dev);
+		printf("%s\n", map.flags & EROFS_RD_MAP_PARTIAL ? " partial" : "");
+	}
+	if (!every)
+		printf("extents: %" PRIu64 "\n", n);
+	return 0;
+}
+
+static void show_zheader(const struct erofs_rd_inode *vi)
+{
+	static const struct {
+		uint16_t bit;
+		const char *name;
+	} advise[] = {
+		{ 0x0002, "big_pcluster_1" },
+		{ 0x0004, "big_pcluster_2" },
+		{ 0x0008, "inline_pcluster" },
+		{ 0x0010, "interlaced" },
+		{ 0x0020, "fragment" },
+	};
+	const char *a1 = erofs_rd_alg_name(vi->z_algs[0]);
+	const char *a2 = erofs_rd_alg_name(vi->z_algs[1]);
+	unsigned int i;
+
+	if (vi->z_whole_fragment) {
+		printf("compressed_index: none\n");
+		printf("fragment_offset: %" PRIu64 "\n", vi->z_fragoff);
+		printf("whole_fragment: yes\n");
+		return;
+	}
+	printf("compressed_index: %s\n",
+	       vi->datalayout == EROFS_INODE_COMPRESSED_FULL ? "full" :
+	       vi->z_advise & 0x0001 ? "compact 2B" : "compact 4B");
+	printf("lcluster_size: %llu\n", 1ull << vi->z_lclusterbits);
+	printf("algorithm: %s\n", a1 ? a1 : "unknown");
+	if (vi->z_algs[1])
+		printf("algorithm_head2: %s\n", a2 ? a2 : "unknown");
+	printf("compress_advise:");
+	for (i = 0; i < ARRAY_SIZE(advise); i++)
+		if (vi->z_advise & advise[i].bit)
+			printf(" %s", advise[i].name);
+	if (!(vi->z_advise & 0x003E))
+		printf(" none");
+	putchar('\n');
+	if (vi->z_idata_size)
+		printf("inline_tail_size: %u\n", vi->z_idata_size);
+	if (vi->z_fragment)
+		printf("fragment_offset: %" PRIu64 "\n", vi->z_fragoff);
+}
+
 static void mode_string(uint32_t mode, char *s)
 {
 	static const char types[] = "?pc?d?b?-?l?s???";
@@ -383,12 +459,17 @@ static int show_inode(struct erofs_rd *rd, const struct erofs_rd_inode *vi,
 			break;
 		default:
 			printf("compressed_blocks: %" PRIu64 "\n", vi->compressed_blocks);
-			break;
+			show_zheader(vi);
+			err = show_zextents(rd, vi, every);
+			if (err)
+				return err;
+			goto data_done;
 		}
 		err = show_extents(rd, vi, every);
 		if (err)
 			return err;
 	}
+data_done:
 	if (S_ISLNK(vi->mode)) {
 		err = erofs_rd_readlink(rd, vi, target, sizeof(target));
 		if (err)
@@ -449,6 +530,9 @@ static void show_stats(const struct erofs_rd_stats *st, unsigned int bs)
 	printf("chunks: %" PRIu64 "\n", st->chunks);
 	printf("shared_chunks: %" PRIu64 "\n", st->shared_chunks);
 	printf("shared_blocks: %" PRIu64 "\n", st->shared_blocks);
+	printf("compressed_extents: %" PRIu64 "\n", st->compressed_extents);
+	printf("shared_pclusters: %" PRIu64 "\n", st->shared_pclusters);
+	printf("fragment_bytes: %" PRIu64 "\n", st->fragment_bytes);
 	printf("xattrs: %" PRIu64 "\n", st->xattrs);
 	printf("shared_xattr_refs: %" PRIu64 "\n", st->shared_xattr_refs);
 	printf("max_depth: %" PRIu64 "\n", st->max_depth);

@@ -11,7 +11,7 @@ set -euo pipefail
 packages=(
 	# build
 	build-essential autoconf automake libtool pkg-config
-	libssl-dev liblz4-dev libzstd-dev zlib1g-dev uuid-dev libxxhash-dev
+	libssl-dev liblz4-dev libzstd-dev zlib1g-dev liblzma-dev uuid-dev libxxhash-dev
 	libarchive-dev
 	# tests: Debian's erofs-utils 1.5 is the second checker; mount(8) and
 	# losetup(8) live in "mount", not in "util-linux"

@@ -9,7 +9,8 @@
  * Every read of the image goes through one bounds-checked function.  A
  * violation of the format is -EFSCORRUPTED, reported once through the
  * message callback with the structure and its byte offset.  A layout this
- * version cannot read (compressed inodes, metabox) is -EOPNOTSUPP.  The
+ * version cannot read (metabox, encoded extents, a codec left out of the
+ * build) is -EOPNOTSUPP.  The
  * reader never exits and never writes to stdout.  One struct erofs_rd is
  * for one thread at a time: it caches recently read metadata blocks.
  */
@@ -116,6 +117,17 @@ struct erofs_rd_inode {
 	uint16_t chunkformat;		/* chunk-based */
 	unsigned int chunkbits;
 	uint64_t compressed_blocks;	/* compressed layouts: i_u (+ hi) */
+	/* compressed layouts: the map header, checked when the inode is read */
+	uint16_t z_advise;		/* Z_EROFS_ADVISE_* bits as stored */
+	uint8_t z_algs[2];		/* algorithm ids of HEAD1 and HEAD2 lclusters */
+	unsigned int z_lclusterbits;
+	unsigned int z_idata_size;	/* bytes of the inline tail pcluster, or 0 */
+	bool z_fragment;		/* the tail (or all) of the data is a fragment */
+	bool z_whole_fragment;		/* ... all of it */
+	uint64_t z_fragoff;		/* the fragment's offset in the packed inode */
+	uint64_t z_tailheadlcn;		/* lcluster of the last extent's head */
+	uint64_t z_meta_end;		/* end of the lcluster indexes (absolute) */
+	uint64_t z_tailpos;		/* where the inline tail pcluster is */
 };
 
 #define EROFS_RD_NO_BLK		UINT64_MAX
@@ -126,6 +138,19 @@ enum {
 	EROFS_RD_MAP_INLINE	= 1 << 1,	/* ... in the inode's metadata block */
 	EROFS_RD_MAP_HOLE	= 1 << 2,	/* reads as zeros */
 	EROFS_RD_MAP_CHUNK	= 1 << 3,	/* from a chunk index or block map */
+	EROFS_RD_MAP_ENCODED	= 1 << 4,	/* a pcluster: plen bytes at pa, in format fmt */
+	EROFS_RD_MAP_FRAGMENT	= 1 << 5,	/* in the packed inode at fragoff */
+	EROFS_RD_MAP_PARTIAL	= 1 << 6,	/* the extent is a prefix of what it decodes to */
+};
+
+/* how an ENCODED piece is stored: the algorithm ids, then raw forms */
+enum {
+	EROFS_RD_FMT_LZ4 = 0,
+	EROFS_RD_FMT_LZMA = 1,
+	EROFS_RD_FMT_DEFLATE = 2,
+	EROFS_RD_FMT_ZSTD = 3,
+	EROFS_RD_FMT_SHIFTED = 4,	/* raw, extent byte i at pcluster byte i */
+	EROFS_RD_FMT_INTERLACED = 5,	/* raw, rotated by the extent's block offset */
 };
 
 struct erofs_rd_map {
@@ -135,6 +160,9 @@ struct erofs_rd_map {
 	unsigned int dev;	/* 0 = primary image, N = extra device N */
 	unsigned int flags;
 	uint64_t chunk;		/* chunk number (CHUNK) */
+	uint64_t plen;		/* ENCODED: bytes of the pcluster (or of the inline tail) */
+	unsigned int fmt;	/* ENCODED: EROFS_RD_FMT_* */
+	uint64_t fragoff;	/* FRAGMENT: offset of byte la in the packed inode */
 };
 
 /* ------------------------------------------------------------ super.c */
@@ -187,12 +215,28 @@ unsigned int erofs_rd_mode_to_ftype(uint32_t mode);
 
 /* ------------------------------------------------------------ data.c */
 
-/* the piece of the file that contains byte la (< i_size) */
+/*
+ * The piece of the file that contains byte la (< i_size).  For a
+ * compressed inode it is the whole extent, from its head to the next head
+ * (or i_size), with the pcluster it decodes from.
+ */
 int erofs_rd_map(struct erofs_rd *rd, const struct erofs_rd_inode *inode,
 		 uint64_t la, struct erofs_rd_map *map);
 /* reads [off, off + len) of the file; holes read as zeros */
 int erofs_rd_pread(struct erofs_rd *rd, const struct erofs_rd_inode *inode,
 		   void *buf, uint64_t len, uint64_t off);
+/* the name of an EROFS_RD_FMT_* value ("lz4", "shifted", ...) */
+const char *erofs_rd_fmt_name(unsigned int fmt);
+/* the name of a compression algorithm id, or NULL if unknown */
+const char *erofs_rd_alg_name(unsigned int alg);
+/*
+ * Decodes the ENCODED or FRAGMENT piece map of inode (as erofs_rd_map()
+ * gave it) into out, map->len bytes.  The decoded length must match the
+ * extent exactly (a prefix of it for PARTIAL); anything else is
+ * -EFSCORRUPTED.  A codec missing from this build is -EOPNOTSUPP.
+ */
+int erofs_rd_decode(struct erofs_rd *rd, const struct erofs_rd_inode *inode,
+		    const struct erofs_rd_map *map, uint8_t *out);
 /* reads a whole symlink target into buf (size + 1 bytes, NUL-terminated) */
 int erofs_rd_readlink(struct erofs_rd *rd, const struct erofs_rd_inode *inode,
 		      char *buf, size_t bufsize);
@@ -280,6 +324,9 @@ struct erofs_rd_stats {
 	uint64_t inline_bytes;
 	uint64_t hole_bytes;
 	uint64_t chunks;
+	uint64_t compressed_extents;	/* extents of compressed inodes, fragments included */
+	uint64_t shared_pclusters;	/* extents that reuse an earlier extent's pcluster */
+	uint64_t fragment_bytes;	/* file bytes kept in the packed inode */
 	uint64_t shared_chunks;		/* chunks that reuse an earlier chunk's blocks */
 	uint64_t shared_blocks;		/* blocks saved by that sharing */
 	uint64_t xattrs, shared_xattr_refs;

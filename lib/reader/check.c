@@ -27,6 +27,12 @@ struct erofs_rd_nodemap {
 };
 
 
+/* pclusters seen, by first block: dedupe lets extents share one */
+struct erofs_rd_pclref {
+	uint64_t key;		/* (dev << 56) | block, UINT64_MAX: free */
+	uint64_t nblks;
+};
+
 struct erofs_rd_bitmap {
 	uint64_t *data, *meta;
 	uint64_t *chunk;	/* blocks chunks use: chunks may share them */
@@ -60,6 +66,8 @@ struct erofs_rd_checker {
 	struct erofs_rd_stats *st;
 	struct erofs_rd_nodemap nodes;
 	struct erofs_rd_bitmap bm[EROFS_RD_MAX_DEVICES + 1];
+	struct erofs_rd_pclref *pcls;
+	size_t pcls_cap, pcls_used;
 	int err;		/* the first error */
 	uint8_t *readbuf;
 };
@@ -265,6 +273,107 @@ static int erofs_rd_count_xattr(void *priv, const struct erofs_rd_xattr *xa)
 	return 0;
 }
 
+static struct erofs_rd_pclref *erofs_rd_pcl_get(struct erofs_rd_checker *c,
+						    uint64_t key)
+{
+	size_t j;
+
+	if ((c->pcls_used + 1) * 4 > c->pcls_cap * 3) {
+		size_t ncap = c->pcls_cap ? c->pcls_cap * 2 : 1024, i;
+		struct erofs_rd_pclref *ns = malloc(ncap * sizeof(*ns));
+
+		if (!ns)
+			return NULL;
+		for (i = 0; i < ncap; i++)
+			ns[i].key = UINT64_MAX;
+		for (i = 0; i < c->pcls_cap; i++) {
+			if (c->pcls[i].key == UINT64_MAX)
+				continue;
+			j = erofs_rd_hash64(c->pcls[i].key) & (ncap - 1);
+			while (ns[j].key != UINT64_MAX)
+				j = (j + 1) & (ncap - 1);
+			ns[j] = c->pcls[i];
+		}
+		free(c->pcls);
+		c->pcls = ns;
+		c->pcls_cap = ncap;
+	}
+	j = erofs_rd_hash64(key) & (c->pcls_cap - 1);
+	while (c->pcls[j].key != UINT64_MAX && c->pcls[j].key != key)
+		j = (j + 1) & (c->pcls_cap - 1);
+	if (c->pcls[j].key == UINT64_MAX) {
+		c->pcls[j].key = key;
+		c->pcls[j].nblks = 0;
+		c->pcls_used++;
+	}
+	return &c->pcls[j];
+}
+
+/*
+ * A pcluster's blocks: with dedupe, extents of one or more files may decode
+ * from the same pcluster, so one that starts where an earlier one starts
+ * shares its blocks; any other overlap is corruption.
+ */
+static int erofs_rd_account_pcluster(struct erofs_rd_checker *c, unsigned int dev,
+				     uint64_t blk, uint64_t n, uint64_t nid)
+{
+	struct erofs_rd_pclref *ref;
+	uint64_t have;
+	int err;
+
+	ref = erofs_rd_pcl_get(c, ((uint64_t)dev << 56) | blk);
+	if (!ref)
+		return -ENOMEM;
+	have = ref->nblks;
+	if (have)
+		c->st->shared_pclusters++;
+	if (n <= have)
+		return 0;
+	err = erofs_rd_mark_data(c, dev, blk + have, n - have, nid);
+	if (err)
+		return err;
+	ref->nblks = n;
+	return 0;
+}
+
+/* every extent mapped, its blocks accounted for and decoded: lengths must match */
+static int erofs_rd_check_compressed(struct erofs_rd_checker *c,
+				     const struct erofs_rd_inode *vi)
+{
+	struct erofs_rd *rd = c->rd;
+	struct erofs_rd_map map;
+	const uint8_t *data;
+	uint64_t off = 0;
+	int err;
+
+	while (off < vi->size) {
+		err = erofs_rd_map(rd, vi, off, &map);
+		if (err)
+			return err;
+		c->st->compressed_extents++;
+		if (map.flags & EROFS_RD_MAP_FRAGMENT) {
+			c->st->fragment_bytes += map.len;
+			err = erofs_rd_fragment_check(rd, vi, &map);
+		} else {
+			if (map.flags & EROFS_RD_MAP_INLINE) {
+				c->st->inline_bytes += map.len;
+				err = erofs_rd_mark_meta(c, map.pa, map.plen,
+							 "inline tail pcluster", vi->nid);
+			} else {
+				err = erofs_rd_account_pcluster(c, map.dev,
+						map.pa >> rd->blkszbits,
+						map.plen >> rd->blkszbits, vi->nid);
+			}
+			if (!err)
+				err = erofs_rd_zget(rd, vi, &map, &data);
+		}
+		if (err)
+			return err;
+		off = map.la + map.len;
+	}
+	return 0;
+}
+
 static int erofs_rd_check_data(struct erofs_rd_checker *c,
 			       const struct erofs_rd_inode *vi)
 {
@@ -272,6 +381,10 @@ static int erofs_rd_check_data(struct erofs_rd_checker *c,
 	struct erofs_rd_map map;
 	uint64_t off = 0;
 	int err;
+
+	if (vi->datalayout == EROFS_INODE_COMPRESSED_FULL ||
+	    vi->datalayout == EROFS_INODE_COMPRESSED_COMPACT)
+		return erofs_rd_check_compressed(c, vi);
 
 	while (off < vi->size) {
 		err = erofs_rd_map(rd, vi, off, &map);
@@ -350,6 +463,11 @@ static int erofs_rd_check_inode(struct erofs_rd_checker *c,
 		meta_len = round_up(vi->iloc + meta_len, (uint64_t)unit) +
 			nchunks * unit - vi->iloc;
 	}
+	/* the map header and lcluster indexes; the inline tail is marked with the data */
+	if ((vi->datalayout == EROFS_INODE_COMPRESSED_FULL ||
+	     vi->datalayout == EROFS_INODE_COMPRESSED_COMPACT) &&
+	    vi->z_meta_end > vi->iloc + meta_len)
+		meta_len = vi->z_meta_end - vi->iloc - vi->z_idata_size;
 	err = erofs_rd_mark_meta(c, vi->iloc, meta_len, "inode", vi->nid);
 	if (err)
 		return err;
@@ -665,6 +783,20 @@ int erofs_rd_check(struct erofs_rd *rd, unsigned int flags,
 	err = erofs_rd_mark_fixed(&c);
 	if (err)
 		goto out;
+	/* the packed inode is in no directory: check it (and own its blocks) first */
+	if (rd->sb.packed_nid) {
+		struct erofs_rd_inode packed;
+
+		err = erofs_rd_iget(rd, rd->sb.packed_nid, &packed);
+		if (!err && !S_ISREG(packed.mode))
+			err = erofs_rd_corrupt(rd, "packed inode nid %llu is not a regular file",
+					       (unsigned long long)packed.nid);
+		if (!err)
+			err = erofs_rd_check_inode(&c, &packed);
+		err = erofs_rd_fail(&c, err);
+		if (err)
+			goto out;
+	}
 	err = erofs_rd_iget(rd, rd->sb.root_nid, &root);
 	if (err)
 		goto out;
@@ -712,6 +844,7 @@ out:
 	free(stack);
 	free(c.nodes.slots);
 	free(c.readbuf);
+	free(c.pcls);
 	for (i = 0; i <= EROFS_RD_MAX_DEVICES; i++) {
 		free(c.bm[i].data);
 		free(c.bm[i].chunk);

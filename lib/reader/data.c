@@ -3,10 +3,9 @@
  * File data: mapping a logical offset to a piece on a device for the flat
  * layouts (plain, inline tail) and chunk-based files (4-byte block maps and
  * 8-byte chunk indexes, holes, device ids), then reading or copying it.
- * Compressed layouts are refused here with -EOPNOTSUPP; their mapping will
- * go next to the flat one, behind erofs_rd_map().
+ * Compressed inodes are mapped in zmap.c and decoded in decompress.c; here
+ * they only pass through a one-extent cache of their last mapping.
  */
-#include <stdio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/sendfile.h>
@@ -16,6 +15,25 @@
 
 #define EROFS_RD_NULL_ADDR_48	0xFFFFFFFFFFFFull
 #define EROFS_RD_COPY_BUF	(1u << 20)
+
+static int erofs_rd_map_compressed(struct erofs_rd *rd,
+				   const struct erofs_rd_inode *vi, uint64_t la,
+				   struct erofs_rd_map *map)
+{
+	int err;
+
+	if (rd->zmap_nid == vi->nid && la >= rd->zmap.la &&
+	    la - rd->zmap.la < rd->zmap.len) {
+		*map = rd->zmap;
+		return 0;
+	}
+	err = erofs_rd_zmap(rd, vi, la, map);
+	if (err)
+		return err;
+	rd->zmap = *map;
+	rd->zmap_nid = vi->nid;
+	return 0;
+}
 
 static int erofs_rd_map_flat(struct erofs_rd *rd, const struct erofs_rd_inode *vi,
 			     uint64_t la, struct erofs_rd_map *map)
@@ -128,13 +146,53 @@ int erofs_rd_map(struct erofs_rd *rd, const struct erofs_rd_inode *vi,
 		return erofs_rd_map_chunk(rd, vi, la, map);
 	case EROFS_INODE_COMPRESSED_FULL:
 	case EROFS_INODE_COMPRESSED_COMPACT:
-		erofs_rd_msg(rd, EROFS_RD_ERR,
-			     "nid %llu: %s: compressed layouts are not supported yet",
-			     (unsigned long long)vi->nid,
-			     erofs_rd_layout_name(vi->datalayout));
-		return -EOPNOTSUPP;
+		return erofs_rd_map_compressed(rd, vi, la, map);
 	}
 	return -EINVAL;
+}
+
+/*
+ * Reads [off, off + len) of a compressed inode: each extent is decoded
+ * whole (once, through the cache) and the wanted part copied; fragments
+ * are read from the packed inode directly.
+ */
+static int erofs_rd_pread_compressed(struct erofs_rd *rd,
+				     const struct erofs_rd_inode *vi,
+				     uint8_t *p, uint64_t len, uint64_t off)
+{
+	const struct erofs_rd_inode *packed;
+	struct erofs_rd_map map;
+	const uint8_t *data;
+	int err;
+
+	while (len) {
+		uint64_t n;
+
+		err = erofs_rd_map(rd, vi, off, &map);
+		if (err)
+			return err;
+		n = map.la + map.len - off;
+		if (n > len)
+			n = len;
+		if (map.flags & EROFS_RD_MAP_FRAGMENT) {
+			err = erofs_rd_fragment_check(rd, vi, &map);
+			if (!err)
+				err = erofs_rd_packed(rd, &packed);
+			if (!err)
+				err = erofs_rd_pread(rd, packed, p, n,
+						     map.fragoff + (off - map.la));
+		} else {
+			err = erofs_rd_zget(rd, vi, &map, &data);
+			if (!err)
+				memcpy(p, data + (off - map.la), n);
+		}
+		if (err)
+			return err;
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
 }
 
 int erofs_rd_pread(struct erofs_rd *rd, const struct erofs_rd_inode *vi,
@@ -147,6 +205,9 @@ int erofs_rd_pread(struct erofs_rd *rd, const struct erofs_rd_inode *vi,
 
 	if (off > vi->size || len > vi->size - off)
 		return -EINVAL;
+	if (vi->datalayout == EROFS_INODE_COMPRESSED_FULL ||
+	    vi->datalayout == EROFS_INODE_COMPRESSED_COMPACT)
+		return erofs_rd_pread_compressed(rd, vi, p, len, off);
 	snprintf(what, sizeof(what), "nid %llu: data", (unsigned long long)vi->nid);
 	while (len) {
 		uint64_t n;
@@ -302,6 +363,52 @@ static int erofs_rd_copy_piece(struct erofs_rd *rd, unsigned int dev, uint64_t p
 	return 0;
 }
 
+/* a compressed inode: decoded extent by extent, fragments in pieces */
+static int erofs_rd_copy_compressed(struct erofs_rd *rd,
+				    const struct erofs_rd_inode *vi, int fd)
+{
+	struct erofs_rd_map map;
+	const uint8_t *data;
+	uint8_t *buf = NULL;
+	uint64_t off = 0;
+	int err = 0;
+
+	while (off < vi->size) {
+		uint64_t n;
+
+		err = erofs_rd_map(rd, vi, off, &map);
+		if (err)
+			break;
+		n = map.la + map.len - off;
+		if (!(map.flags & EROFS_RD_MAP_FRAGMENT)) {
+			err = erofs_rd_zget(rd, vi, &map, &data);
+			if (!err)
+				err = erofs_rd_write_all(fd, data + (off - map.la), n, off);
+			if (err)
+				break;
+			off += n;
+			continue;
+		}
+		if (!buf) {
+			buf = malloc(EROFS_RD_COPY_BUF);
+			if (!buf) {
+				err = -ENOMEM;
+				break;
+			}
+		}
+		if (n > EROFS_RD_COPY_BUF)
+			n = EROFS_RD_COPY_BUF;
+		err = erofs_rd_pread(rd, vi, buf, n, off);
+		if (!err)
+			err = erofs_rd_write_all(fd, buf, n, off);
+		if (err)
+			break;
+		off += n;
+	}
+	free(buf);
+	return err;
+}
+
 int erofs_rd_copy_to_fd(struct erofs_rd *rd, const struct erofs_rd_inode *vi, int fd)
 {
 	struct erofs_rd_map map;
@@ -309,6 +416,10 @@ int erofs_rd_copy_to_fd(struct erofs_rd *rd, const struct erofs_rd_inode *vi, in
 	uint8_t *buf = NULL;
 	bool tail_hole = false;
 	int err = 0;
+
+	if (vi->datalayout == EROFS_INODE_COMPRESSED_FULL ||
+	    vi->datalayout == EROFS_INODE_COMPRESSED_COMPACT)
+		return erofs_rd_copy_compressed(rd, vi, fd);
 
 	while (off < vi->size) {
 		uint64_t n;

@@ -97,6 +97,15 @@ static int erofs_rd_inode_layout_checks(struct erofs_rd *rd,
 					(unsigned long long)nchunks,
 					(unsigned long long)arr_end);
 		break;
+	case EROFS_INODE_COMPRESSED_FULL:
+	case EROFS_INODE_COMPRESSED_COMPACT:
+		if (S_ISREG(vi->mode) || S_ISDIR(vi->mode) || S_ISLNK(vi->mode)) {
+			int err = erofs_rd_zinit(rd, vi);
+
+			if (err)
+				return err;
+		}
+		break;
 	}
 	if (S_ISLNK(vi->mode) &&
 	    (!vi->size || vi->size >= EROFS_RD_PATH_MAX))

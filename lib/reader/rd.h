@@ -37,6 +37,18 @@ struct erofs_rd {
 	bool has_48bit;
 	/* copy_to_fd: what the kernel refused once is not tried again */
 	bool no_copy_file_range, no_sendfile;
+	/* compression: algorithms the superblock allows, codec parameters */
+	unsigned int available_algs;
+	uint32_t lzma_dictsize;
+	bool zero_padding;
+	/* the packed inode, read once when a fragment is first needed */
+	struct erofs_rd_inode *packed;
+	/* the last compressed extent mapped, and the last one decoded */
+	struct erofs_rd_map zmap;
+	uint64_t zmap_nid;		/* UINT64_MAX: none */
+	uint8_t *zout, *zin;
+	size_t zout_cap, zin_cap;
+	uint64_t zout_nid, zout_la, zout_len;	/* zout_nid UINT64_MAX: none */
 	/* recently read metadata blocks of a file-backed image, direct-mapped */
 	uint8_t *mcache;
 	uint64_t mcache_blk[EROFS_RD_MCACHE_SLOTS];	/* UINT64_MAX: empty */
@@ -85,6 +97,24 @@ int erofs_rd_resolve(struct erofs_rd *rd, uint64_t blk, uint64_t nblks,
 int erofs_rd_src_open_file(struct erofs_rd *rd, struct erofs_rd_src *src,
 			   const char *path);
 void erofs_rd_src_close(struct erofs_rd_src *src);
+
+/* zmap.c: reads and checks a compressed inode's map header (from iget) */
+int erofs_rd_zinit(struct erofs_rd *rd, struct erofs_rd_inode *vi);
+int erofs_rd_zmap(struct erofs_rd *rd, const struct erofs_rd_inode *vi,
+		  uint64_t la, struct erofs_rd_map *map);
+/* decompress.c: one codec call, exact output length unless partial */
+int erofs_rd_zcodec(struct erofs_rd *rd, unsigned int alg, const uint8_t *in,
+		    size_t inlen, uint8_t *out, size_t outlen, bool partial,
+		    const char *what);
+void erofs_rd_zfree(struct erofs_rd *rd);
+/* the decoded bytes of an ENCODED extent, kept until the next call */
+int erofs_rd_zget(struct erofs_rd *rd, const struct erofs_rd_inode *vi,
+		  const struct erofs_rd_map *map, const uint8_t **data);
+/* the packed inode, read and checked on first use */
+int erofs_rd_packed(struct erofs_rd *rd, const struct erofs_rd_inode **packed);
+/* a FRAGMENT piece must lie inside the packed inode */
+int erofs_rd_fragment_check(struct erofs_rd *rd, const struct erofs_rd_inode *vi,
+			    const struct erofs_rd_map *map);
 
 /* reads long prefixes from an inode's data (packed inode placement) */
 int erofs_rd_load_prefixes(struct erofs_rd *rd);

@@ -227,6 +227,7 @@ static int erofs_rd_check_compr_cfgs(struct erofs_rd *rd, uint64_t pos)
 					(unsigned long long)pos, get_le16(cfg + 2));
 			break;
 		case 1:
+			rd->lzma_dictsize = get_le32(cfg);
 			if (get_le32(cfg) > (8u << 20) || get_le16(cfg + 4))
 				return erofs_rd_corrupt(rd,
 					"lzma config record (offset 0x%llx): dict_size %u or format %u out of range",
@@ -359,8 +360,13 @@ static int erofs_rd_read_sb(struct erofs_rd *rd)
 			"superblock (offset 0x%x): ishare_xattr_prefix_id %u is not below xattr_prefix_count %u",
 			EROFS_SUPER_OFFSET + 0x69, sb->ishare_xattr_prefix_id,
 			sb->xattr_prefix_count);
-	if (sb->feature_incompat & EROFS_FEATURE_INCOMPAT_COMPR_CFGS)
+	rd->zero_padding = sb->feature_incompat & EROFS_FEATURE_INCOMPAT_ZERO_PADDING;
+	/* without config records, LZ4 is the one algorithm */
+	rd->available_algs = 1;
+	if (sb->feature_incompat & EROFS_FEATURE_INCOMPAT_COMPR_CFGS) {
+		rd->available_algs = sb->u1;
 		return erofs_rd_check_compr_cfgs(rd, EROFS_SUPER_OFFSET + sb_size);
+	}
 	return 0;
 }
 
@@ -379,6 +385,7 @@ int erofs_rd_open(struct erofs_rd **rdp, const struct erofs_rd_opts *opts)
 	rd->opts = *opts;
 	for (i = 0; i <= EROFS_RD_MAX_DEVICES; i++)
 		rd->srcs[i].fd = -1;
+	rd->zmap_nid = rd->zout_nid = UINT64_MAX;
 	if (opts->path) {
 		err = erofs_rd_src_open_file(rd, &rd->srcs[0], opts->path);
 		if (err)
@@ -426,6 +433,7 @@ void erofs_rd_close(struct erofs_rd *rd)
 	free(rd->prefixes);
 	free(rd->prefix_buf);
 	free(rd->mcache);
+	erofs_rd_zfree(rd);
 	free(rd);
 }
 

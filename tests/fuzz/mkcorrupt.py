@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: MIT
 #
 # mkcorrupt.py GOOD.img OUTDIR
+# mkcorrupt.py --compressed COMPACT.img FULL.img OUTDIR
 #
 # Makes hand-made corrupt images from a good one, each breaking one rule of
 # the format, and prints a manifest on stdout, one line per image:
@@ -116,7 +117,156 @@ class Image:
         self.put("<I", 1024 + 4, crc32c_raw(blk))
 
 
+def zheader(im, ino):
+    return (ino["pos"] + ino["isize"] + ino["xsize"] + 7) // 8 * 8
+
+
+def compact_slot(im, ino, lcn):
+    """(pack position, pack size, bit offset, encodebits) of a compact slot"""
+    e = zheader(im, ino) + 8
+    total = (ino["size"] + im.bs - 1) // im.bs
+    n4i = ((32 - e % 32) // 4) & 7
+    n2b = 0
+    advise = im.u16(e - 4)
+    if advise & 1 and n4i < total:
+        n2b = (total - n4i) // 16 * 16
+    pos, idx, shift = e, lcn, 2
+    if idx >= n4i:
+        pos += n4i * 4
+        idx -= n4i
+        if idx < n2b:
+            shift = 1
+        else:
+            pos += n2b * 2
+            idx -= n2b
+    pos += idx << shift
+    vcnt = 2 if shift == 2 else 16
+    psize = vcnt << shift
+    pack = pos // psize * psize
+    ebits = (psize - 4) * 8 // vcnt
+    return pack, psize, ((pos - pack) >> shift) * ebits, ebits
+
+
+def compact_get(im, ino, lcn):
+    pack, psize, bit, ebits = compact_slot(im, ino, lcn)
+    v = int.from_bytes(im.b[pack:pack + psize], "little")
+    return (v >> bit) & ((1 << ebits) - 1)
+
+
+def compact_set(im, ino, lcn, val):
+    pack, psize, bit, ebits = compact_slot(im, ino, lcn)
+    v = int.from_bytes(im.b[pack:pack + psize], "little")
+    v &= ~(((1 << ebits) - 1) << bit)
+    v |= val << bit
+    im.b[pack:pack + psize] = v.to_bytes(psize, "little")
+
+
+def zmain(compact, full, outdir):
+    """compressed images: COMPACT from -zlz4hc -C16384 -Eztailpacking,
+    FULL from -zlz4hc -C16384 -Elegacy-compress, both of a tree with a
+    compressible 100000-byte "big" and a 5000-byte "tail" in its root"""
+    cdata = open(compact, "rb").read()
+    fdata = open(full, "rb").read()
+    os.makedirs(outdir, exist_ok=True)
+    cases = []
+
+    def case(name, code, msg, fn, data):
+        im = Image(data)
+        fn(im)
+        im.fix_csum()
+        with open(os.path.join(outdir, name + ".img"), "wb") as f:
+            f.write(im.b)
+        cases.append((name, code, msg))
+
+    def inode_of(im, name):
+        nid, _ = im.entry(name)
+        ino = im.inode(nid)
+        assert ino["layout"] in (1, 3), "%s is not compressed" % name
+        return ino
+
+    def index_past_end(im):
+        ino = inode_of(im, "big")
+        if ino["ext"]:
+            im.put("<Q", ino["pos"] + 8, 1 << 40)
+        else:
+            im.put("<I", ino["pos"] + 8, 0xF0000000)
+    case("z-index-past-end", 1, "past the end of the image", index_past_end, cdata)
+
+    def cblkcnt_lies(im):
+        # the first pcluster claims one block more than it has
+        ino = inode_of(im, "big")
+        v = compact_get(im, ino, 1)
+        assert v & 0x800, "lcluster 1 of 'big' is not a block count"
+        compact_set(im, ino, 1, v + 1)
+    case("z-compressed-length-lies", 1, "does not decode", cblkcnt_lies, cdata)
+
+    def bad_alg(im):
+        ino = inode_of(im, "big")
+        im.b[zheader(im, ino) + 6] = 0x03
+    case("z-algorithm-not-in-superblock", 1, "which the superblock does not list",
+         bad_alg, cdata)
+
+    def unknown_alg(im):
+        ino = inode_of(im, "big")
+        im.b[zheader(im, ino) + 6] = 0x05
+    case("z-algorithm-unknown", 3, "unknown HEAD1 compression algorithm 5",
+         unknown_alg, cdata)
+
+    def inline_cross(im):
+        ino = inode_of(im, "tail")
+        h = zheader(im, ino)
+        assert im.u16(h + 4) & 0x8, "'tail' has no inline pcluster"
+        im.put("<H", h + 2, im.bs - 8)
+    case("z-inline-tail-crosses-block", 1, "crosses a block boundary", inline_cross, cdata)
+
+    def clusterofs(im):
+        ino = inode_of(im, "big")
+        im.put("<H", zheader(im, ino) + 16 + 2, 0xF000)
+    case("z-clusterofs-past-lcluster", 1, "clusterofs 61440 is not below 4096",
+         clusterofs, fdata)
+
+    def full_records(im, ino):
+        h = zheader(im, ino) + 16
+        n = (ino["size"] + im.bs - 1) // im.bs
+        return [h + 8 * k for k in range(n)]
+
+    def delta0_zero(im):
+        ino = inode_of(im, "big")
+        p = full_records(im, ino)[2]
+        assert im.u16(p) & 3 == 2, "lcluster 2 of 'big' is not a NONHEAD"
+        im.put("<H", p + 4, 0)
+    case("z-delta0-zero", 1, "delta0 0", delta0_zero, fdata)
+
+    def delta1_far(im):
+        ino = inode_of(im, "big")
+        p = full_records(im, ino)[2]
+        im.put("<H", p + 6, 1000)
+    case("z-delta1-past-head", 1, "delta1 leads past the next head", delta1_far, fdata)
+
+    def extent_longer(im):
+        # the second head starts one byte later: the first extent is one
+        # byte longer than its pcluster decodes to
+        ino = inode_of(im, "big")
+        recs = full_records(im, ino)
+        heads = [p for p in recs[1:] if im.u16(p) & 3 in (0, 1, 3)]
+        im.put("<H", heads[0] + 2, im.u16(heads[0] + 2) + 1)
+    case("z-decoded-length-differs", 1, "does not decode", extent_longer, fdata)
+
+    def garbage(im):
+        ino = inode_of(im, "big")
+        blk = im.u32(full_records(im, ino)[0] + 4)
+        p = blk * im.bs
+        im.b[p:p + im.bs] = b"\xff" * im.bs
+    case("z-pcluster-garbage", 1, "does not decode", garbage, fdata)
+
+    for name, code, msg in cases:
+        print("%s\t%d\t%s" % (name, code, msg))
+
+
 def main():
+    if sys.argv[1] == "--compressed":
+        zmain(sys.argv[2], sys.argv[3], sys.argv[4])
+        return
     good, outdir = sys.argv[1], sys.argv[2]
     data = open(good, "rb").read()
     os.makedirs(outdir, exist_ok=True)
@@ -279,9 +429,13 @@ def main():
     case("i-format-layout-7", 1, "unknown data layout 7", layout7)
 
     def compressed(im):
+        # a flat file turned compact-compressed, its map header saying
+        # "whole-file fragment" in an image without fragments
         ino = im.inode(big_nid)
         im.put("<H", ino["pos"], (ino["fmt"] & 1) | (3 << 1))
-    case("compressed-inode", 3, "compressed layouts are not supported yet", compressed)
+        h = (ino["pos"] + ino["isize"] + ino["xsize"] + 7) // 8 * 8
+        im.put("<Q", h, 1 << 63)
+    case("compressed-inode", 1, "lacks INCOMPAT_FRAGMENTS", compressed)
 
     def bad_mode(im):
         ino = im.inode(big_nid)
