@@ -182,17 +182,57 @@ if [ -x "$DEB_MKFS" ]; then
 	else
 		fail "rebuild: an erofs-utils 1.5 image is an input"
 	fi
-	# compressed files cannot be referenced in place
-	if "$DEB_MKFS" -zlz4 "$WORK/lz4.img" "$L1" >/dev/null 2>&1; then
+	# compressed files cannot be referenced in place: refused, or copied
+	ZT=$WORK/ztree
+	mkdir -p "$ZT/sub"
+	seq 1 300000 >"$ZT/numbers"
+	yes 'a line of text that compresses well' | head -n 20000 >"$ZT/sub/text"
+	head -c 100000 /dev/urandom >"$ZT/random"
+	printf 'tiny' >"$ZT/tiny"
+	if "$DEB_MKFS" -zlz4hc "$WORK/lz4.img" "$ZT" >/dev/null 2>&1; then
 		echo keep >"$WORK/r.img.before"
 		cp "$WORK/r.img.before" "$WORK/exists.img"
 		if run_mkfs --rebuild "$WORK/exists.img" "$WORK/lz4.img"; then
-			fail "rebuild: a compressed input is refused"
+			fail "rebuild: a compressed input is refused without --rebuild=copy"
 		else
 			check "rebuild: a compressed input is refused, naming the file" \
 				grep -q "cannot reference '.*' of image '$WORK/lz4.img' in place: its data is compressed" "$WORK/mkfs.err"
 			check "rebuild: the existing output is untouched" \
 				cmp -s "$WORK/exists.img" "$WORK/r.img.before"
+		fi
+		ZS=$WORK/zstore
+		mkdir -p "$ZS"
+		if build --rebuild=copy --blob-dir="$ZS" --fingerprint-name=trusted.fp \
+			--fingerprint "$WORK/rz.img" "$WORK/lz4.img" &&
+			build --fingerprint-name=trusted.fp --fingerprint "$WORK/zdirect.img" "$ZT"; then
+			pass "rebuild=copy: compressed files are copied into a new blob"
+			ln -sf "$WORK/lz4.img" "$ZS/$(sum "$WORK/lz4.img")"
+			opts=$(dev_opts "$WORK/rz.img" "$ZS")
+			if mount_image "$WORK/rz.img" "$WORK/rz.mnt" "$opts" &&
+				mount_image "$WORK/zdirect.img" "$WORK/zdirect.mnt"; then
+				compare_tree "$ZT" "$WORK/rz.mnt" \
+					"rebuild=copy: the mounted image equals the tree the input was built from" \
+					--ignore-xattrs --ignore-mtime
+				(cd "$WORK/zdirect.mnt" && getfattr -R -e hex -n trusted.fp . 2>/dev/null) >"$WORK/zfp1"
+				(cd "$WORK/rz.mnt" && getfattr -R -e hex -n trusted.fp . 2>/dev/null) >"$WORK/zfp2"
+				check "rebuild=copy: fingerprints equal a direct build's" \
+					cmp -s "$WORK/zfp1" "$WORK/zfp2"
+				umount_image "$WORK/rz.mnt"
+				umount_image "$WORK/zdirect.mnt"
+			else
+				fail "rebuild=copy: the kernel mounts the image with the new blob"
+			fi
+			detach_all
+			check "rebuild=copy: our fsck checks it and its blob" \
+				"$OUR_FSCK" --extract --blob-dir="$ZS" "$WORK/rz.img"
+		else
+			fail "rebuild=copy: compressed files are copied into a new blob"
+		fi
+		if run_mkfs --rebuild=copy "$WORK/x.img" "$WORK/lz4.img"; then
+			fail "rebuild=copy: needs a place for the blob"
+		else
+			check "rebuild=copy without --blobdev or --blob-dir is a usage error" \
+				bash -c "[ $MKFS_RC = 2 ] && grep -q 'needs --blobdev or --blob-dir' '$WORK/mkfs.err'"
 		fi
 	fi
 fi
