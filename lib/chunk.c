@@ -7,18 +7,21 @@
  * device are merged into larger chunks for a shorter index, as the format
  * lets a file choose its own chunk size.
  *
- * The digests come from the data pass before planning (writer.c), which
- * also feeds the fingerprint.  A digest match is only a candidate: the
- * bytes are compared before a chunk is shared.
+ * Each chunk's XXH3 comes from the data pass before planning (writer.c),
+ * the same read that feeds the fingerprint.  Chunks whose XXH3 differ
+ * cannot be equal, so most chunks are never hashed further; a chunk whose
+ * XXH3 and size match an earlier one's is read again with it, and the two
+ * share blocks only when their SHA-256 digests and their bytes are equal.
  */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 
 #include "internal.h"
 
 struct dd_entry {
-	uint8_t digest[EROFS_DIGEST_LEN];
+	uint64_t key;			/* XXH3 of the chunk's bytes */
 	uint32_t nbytes;		/* bytes of data the chunk holds */
 	uint16_t ref;			/* 0: this build's data area */
 	uint64_t blk;
@@ -34,6 +37,8 @@ struct erofs_dedupe {
 	uint8_t *buf1, *buf2;
 	const struct erofs_inode *fd1_inode, *fd2_inode;
 	int fd1, fd2;
+	EVP_MD_CTX *ctx1, *ctx2;
+	EVP_MD *md;
 };
 
 #define CMP_BUFSIZE	(1u << 20)
@@ -148,18 +153,10 @@ int erofs_chunk_setup_inode(struct erofs_build *b, struct erofs_inode *inode)
 
 /* ------------------------------------------------------------ the table */
 
-static uint64_t dd_slot(const struct erofs_dedupe *dd, const uint8_t *digest)
-{
-	uint64_t h;
-
-	memcpy(&h, digest, sizeof(h));
-	return h & (dd->size - 1);
-}
-
-static struct dd_entry *dd_find(struct erofs_dedupe *dd, const uint8_t *digest,
+static struct dd_entry *dd_find(struct erofs_dedupe *dd, uint64_t key,
 				uint32_t nbytes, uint64_t *slot)
 {
-	uint64_t i = dd_slot(dd, digest);
+	uint64_t i = key & (dd->size - 1);
 
 	*slot = i;
 	for (;; i = (i + 1) & (dd->size - 1)) {
@@ -169,8 +166,7 @@ static struct dd_entry *dd_find(struct erofs_dedupe *dd, const uint8_t *digest,
 			*slot = i;
 			return NULL;
 		}
-		if (e->nbytes == nbytes &&
-		    !memcmp(e->digest, digest, EROFS_DIGEST_LEN))
+		if (e->nbytes == nbytes && e->key == key)
 			return e;
 	}
 }
@@ -192,39 +188,57 @@ static int dd_grow(struct erofs_dedupe *dd)
 
 		if (!old[i].nbytes)
 			continue;
-		dd_find(dd, old[i].digest, old[i].nbytes, &slot);
+		dd_find(dd, old[i].key, old[i].nbytes, &slot);
 		dd->tab[slot] = old[i];
 	}
 	free(old);
 	return 0;
 }
 
-/* the first chunk with these bytes is the one kept: later inserts lose */
-int erofs_dedupe_insert(struct erofs_build *b, const uint8_t *digest,
-			uint32_t nbytes, uint16_t ref, uint64_t blk,
-			const struct erofs_inode *inode, uint64_t off)
+static struct erofs_dedupe *dd_get(struct erofs_build *b)
 {
-	struct erofs_dedupe *dd = b->dd;
-	struct dd_entry *e;
-	uint64_t slot;
+	if (!b->dd) {
+		b->dd = calloc(1, sizeof(*b->dd));
+		if (b->dd)
+			b->dd->fd1 = b->dd->fd2 = -1;
+	}
+	return b->dd;
+}
+
+static int dd_reserve(struct erofs_build *b, uint64_t more)
+{
+	struct erofs_dedupe *dd = dd_get(b);
 	int ret;
 
-	if (!dd) {
-		dd = b->dd = calloc(1, sizeof(*dd));
-		if (!dd)
-			return -ENOMEM;
-		dd->fd1 = dd->fd2 = -1;
-	}
-	if ((dd->count + 1) * 2 > dd->size) {
+	if (!dd)
+		return -ENOMEM;
+	while ((dd->count + more) * 2 > dd->size) {
 		ret = dd_grow(dd);
 		if (ret)
 			return ret;
 	}
-	e = dd_find(dd, digest, nbytes, &slot);
+	return 0;
+}
+
+/* the first chunk with these bytes is the one kept: later inserts lose */
+int erofs_dedupe_insert(struct erofs_build *b, uint64_t key,
+			uint32_t nbytes, uint16_t ref, uint64_t blk,
+			const struct erofs_inode *inode, uint64_t off)
+{
+	struct erofs_dedupe *dd;
+	struct dd_entry *e;
+	uint64_t slot;
+	int ret;
+
+	ret = dd_reserve(b, 1);
+	if (ret)
+		return ret;
+	dd = b->dd;
+	e = dd_find(dd, key, nbytes, &slot);
 	if (e)
 		return 0;
 	e = &dd->tab[slot];
-	memcpy(e->digest, digest, EROFS_DIGEST_LEN);
+	e->key = key;
 	e->nbytes = nbytes;
 	e->ref = ref;
 	e->blk = blk;
@@ -268,8 +282,9 @@ static int read_exact(int fd, void *buf, size_t len, uint64_t off)
 }
 
 /*
- * Whether chunk 'off' of 'inode' holds the same bytes as the table entry:
- * 1 yes, 0 no (a digest collision), or an error.
+ * Whether chunk 'off' of 'inode' holds the same bytes as the table entry,
+ * by the SHA-256 of both and by their bytes: 1 yes, 0 no (the XXH3 matched
+ * by chance), or an error.
  */
 static int same_bytes(struct erofs_build *b, const struct dd_entry *e,
 		      const struct erofs_inode *inode, uint64_t off)
@@ -278,12 +293,22 @@ static int same_bytes(struct erofs_build *b, const struct dd_entry *e,
 	uint64_t done = 0;
 	int fd1, fd2, ret;
 
+	uint8_t d1[32], d2[32];
+	unsigned int dlen;
+	bool same = true;
+
 	if (!dd->buf1) {
 		dd->buf1 = malloc(CMP_BUFSIZE);
 		dd->buf2 = malloc(CMP_BUFSIZE);
-		if (!dd->buf1 || !dd->buf2)
+		dd->ctx1 = EVP_MD_CTX_new();
+		dd->ctx2 = EVP_MD_CTX_new();
+		dd->md = EVP_MD_fetch(NULL, "sha256", NULL);
+		if (!dd->buf1 || !dd->buf2 || !dd->ctx1 || !dd->ctx2 || !dd->md)
 			return -ENOMEM;
 	}
+	if (!EVP_DigestInit_ex(dd->ctx1, dd->md, NULL) ||
+	    !EVP_DigestInit_ex(dd->ctx2, dd->md, NULL))
+		return -EINVAL;
 	fd1 = cmp_open(b, inode, &dd->fd1_inode, &dd->fd1);
 	if (fd1 < 0)
 		return fd1;
@@ -306,11 +331,16 @@ static int same_bytes(struct erofs_build *b, const struct dd_entry *e,
 			ret = read_exact(fd2, dd->buf2, n, e->off + done);
 		if (ret)
 			return ret;
+		EVP_DigestUpdate(dd->ctx1, dd->buf1, n);
+		EVP_DigestUpdate(dd->ctx2, dd->buf2, n);
 		if (memcmp(dd->buf1, dd->buf2, n))
-			return 0;
+			same = false;
 		done += n;
 	}
-	return 1;
+	if (!EVP_DigestFinal_ex(dd->ctx1, d1, &dlen) ||
+	    !EVP_DigestFinal_ex(dd->ctx2, d2, &dlen))
+		return -EINVAL;
+	return same && !memcmp(d1, d2, sizeof(d1));
 }
 
 /* ------------------------------------------------------------ planning */
@@ -368,11 +398,11 @@ static int plan_file(struct erofs_build *b, struct erofs_inode *inode,
 
 		if (ch->flags & (EROFS_CHUNK_HOLE | EROFS_CHUNK_EXT))
 			continue;
-		if (inode->digests && b->dd) {
+		if (inode->chunk_keys && b->dd) {
 			struct dd_entry *e;
 			uint64_t slot;
 
-			e = dd_find(b->dd, inode->digests[c], nbytes, &slot);
+			e = dd_find(b->dd, inode->chunk_keys[c], nbytes, &slot);
 			if (e) {
 				ret = same_bytes(b, e, inode, off);
 				if (ret < 0) {
@@ -400,8 +430,8 @@ static int plan_file(struct erofs_build *b, struct erofs_inode *inode,
 		ch->ref = 0;
 		ch->blk = *next;
 		*next += DIV_ROUND_UP(nbytes, b->bs);
-		if (inode->digests && b->opts->dedupe) {
-			ret = erofs_dedupe_insert(b, inode->digests[c], nbytes,
+		if (inode->chunk_keys && b->opts->dedupe) {
+			ret = erofs_dedupe_insert(b, inode->chunk_keys[c], nbytes,
 						  0, ch->blk, inode, off);
 			if (ret)
 				return ret;
@@ -419,8 +449,18 @@ static int plan_file(struct erofs_build *b, struct erofs_inode *inode,
  */
 int erofs_chunk_plan(struct erofs_build *b)
 {
-	uint64_t i, next = 0;
+	uint64_t i, next = 0, nchunks = 0;
 	int ret;
+
+	/* the table at its final size at once, rather than grown step by step */
+	if (b->opts->dedupe) {
+		for (i = 0; i < b->nr_inodes; i++)
+			if (b->inodes[i]->chunk_keys)
+				nchunks += b->inodes[i]->nr_wchunks;
+		ret = dd_reserve(b, nchunks);
+		if (ret)
+			return ret;
+	}
 
 	for (i = 0; i < b->nr_inodes; i++) {
 		struct erofs_inode *inode = b->inodes[i];
@@ -431,8 +471,8 @@ int erofs_chunk_plan(struct erofs_build *b)
 		if (ret)
 			return ret;
 		b->report->chunked_files++;
-		free(inode->digests);
-		inode->digests = NULL;
+		free(inode->chunk_keys);
+		inode->chunk_keys = NULL;
 	}
 	b->chunk_blocks = next;
 	if (b->dd) {
@@ -445,6 +485,11 @@ int erofs_chunk_plan(struct erofs_build *b)
 		free(b->dd->buf1);
 		free(b->dd->buf2);
 		b->dd->buf1 = b->dd->buf2 = NULL;
+		EVP_MD_CTX_free(b->dd->ctx1);
+		EVP_MD_CTX_free(b->dd->ctx2);
+		EVP_MD_free(b->dd->md);
+		b->dd->ctx1 = b->dd->ctx2 = NULL;
+		b->dd->md = NULL;
 	}
 	return 0;
 }
@@ -505,6 +550,9 @@ void erofs_chunk_free(struct erofs_build *b)
 		close(b->dd->fd2);
 	free(b->dd->buf1);
 	free(b->dd->buf2);
+	EVP_MD_CTX_free(b->dd->ctx1);
+	EVP_MD_CTX_free(b->dd->ctx2);
+	EVP_MD_free(b->dd->md);
 	free(b->dd->tab);
 	free(b->dd);
 	b->dd = NULL;

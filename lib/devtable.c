@@ -5,8 +5,8 @@
  * A blob holds chunk data outside the image.  Its id is the SHA-256 of its
  * bytes in lowercase hex; the id is stored as the device slot's tag, so a
  * fetcher can check what it mounts, and names the blob in a --blob-dir
- * store.  Blobs of earlier images (--blob-dict) are indexed by the digests
- * of their chunks, and a chunk found there is referenced in place.
+ * store.  Blobs of earlier images (--blob-dict) are indexed by the keys of
+ * their chunks (chunk.c), and a chunk found there is referenced in place.
  *
  * Device ids: the dictionary blobs this image references, in the order the
  * dictionaries were given, then the new blob.
@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <openssl/evp.h>
+#include <xxhash.h>
 
 #include "internal.h"
 #include "erofs/reader.h"
@@ -96,7 +97,7 @@ struct dict_walk {
 	struct erofs_rd *rd;
 	const char *image;
 	uint16_t refs[EROFS_RD_MAX_DEVICES + 1];	/* image device -> ref */
-	EVP_MD_CTX *ctx;
+	XXH3_state_t *state;
 	uint8_t *buf;
 	int err;
 };
@@ -129,27 +130,25 @@ static int read_full(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-/* the digest of bytes [off, off + len) of a dictionary blob */
-static int digest_range(struct dict_walk *dw, int fd, uint64_t off,
-			uint64_t len, uint8_t *digest)
+/* the XXH3 of bytes [off, off + len) of a dictionary blob */
+static int key_of_range(struct dict_walk *dw, int fd, uint64_t off,
+			uint64_t len, uint64_t *key)
 {
-	unsigned int dlen;
 	int ret;
 
-	if (!EVP_DigestInit_ex(dw->ctx, EVP_sha256(), NULL))
-		return -EINVAL;
+	XXH3_64bits_reset(dw->state);
 	while (len) {
 		size_t n = min_t(uint64_t, len, BLOB_BUFSIZE);
 
 		ret = read_full(fd, dw->buf, n, off);
 		if (ret)
 			return ret;
-		if (!EVP_DigestUpdate(dw->ctx, dw->buf, n))
-			return -EINVAL;
+		XXH3_64bits_update(dw->state, dw->buf, n);
 		off += n;
 		len -= n;
 	}
-	return EVP_DigestFinal_ex(dw->ctx, digest, &dlen) ? 0 : -EINVAL;
+	*key = XXH3_64bits_digest(dw->state);
+	return 0;
 }
 
 /* every whole chunk (at this build's chunk size) the file keeps in a blob */
@@ -176,17 +175,17 @@ static int dict_file(struct dict_walk *dw, const struct erofs_rd_inode *inode)
 			uint64_t nbytes = min_t(uint64_t, cs, inode->size - k * cs);
 			uint64_t pa = map.pa + (k * cs - map.la);
 			uint16_t ref = dw->refs[map.dev];
-			uint8_t digest[EROFS_DIGEST_LEN];
+			uint64_t key;
 
 			if (k * cs + nbytes > map.la + map.len)
 				break;
 			if (pa & (b->bs - 1))
 				break;
-			ret = digest_range(dw, b->blobs->dicts[ref - 1].fd, pa,
-					   nbytes, digest);
+			ret = key_of_range(dw, b->blobs->dicts[ref - 1].fd, pa,
+					   nbytes, &key);
 			if (ret)
 				return ret;
-			ret = erofs_dedupe_insert(b, digest, nbytes, ref,
+			ret = erofs_dedupe_insert(b, key, nbytes, ref,
 						  pa >> b->blkszbits, NULL, 0);
 			if (ret)
 				return ret;
@@ -428,9 +427,9 @@ static int load_dict(struct erofs_build *b, const char *image)
 	if (ret)
 		return ret;
 	dw.rd = rd;
-	dw.ctx = EVP_MD_CTX_new();
+	dw.state = XXH3_createState();
 	dw.buf = malloc(BLOB_BUFSIZE);
-	if (!dw.ctx || !dw.buf)
+	if (!dw.state || !dw.buf)
 		ret = -ENOMEM;
 	else
 		ret = erofs_rd_check(rd, 0, &ops, &dw, &stats);
@@ -442,7 +441,7 @@ static int load_dict(struct erofs_build *b, const char *image)
 		erofs_err(b, "cannot use blob dictionary '%s': %s", image,
 			  strerror(-ret));
 	}
-	EVP_MD_CTX_free(dw.ctx);
+	XXH3_freeState(dw.state);
 	free(dw.buf);
 	erofs_rd_close(rd);
 	return ret;

@@ -62,7 +62,6 @@ enum {
 	EROFS_CHUNK_EXT		= 1 << 2,	/* in place on an external device */
 };
 
-#define EROFS_DIGEST_LEN	32	/* SHA-256, for chunk deduplication */
 
 struct erofs_inode {
 	/* from the source */
@@ -92,7 +91,7 @@ struct erofs_inode {
 	struct erofs_chunk *chunks;	/* nr_wchunks entries */
 	uint32_t nr_wchunks;
 	uint8_t wchunkbits;		/* chunk size data is planned in */
-	uint8_t (*digests)[EROFS_DIGEST_LEN];	/* per chunk, for dedupe */
+	uint64_t *chunk_keys;		/* per chunk: its XXH3, for dedupe */
 
 	/* data in place on an external device (--rebuild) */
 	uint16_t ext_ref;		/* its ref; 0: data from the source */
@@ -277,7 +276,7 @@ bool erofs_chunk_has_data(const struct erofs_inode *inode, uint64_t start,
 void erofs_chunk_free(struct erofs_build *b);
 
 /* chunk.c: the digest table */
-int erofs_dedupe_insert(struct erofs_build *b, const uint8_t *digest,
+int erofs_dedupe_insert(struct erofs_build *b, uint64_t key,
 			uint32_t nbytes, uint16_t ref, uint64_t blk,
 			const struct erofs_inode *inode, uint64_t off);
 

@@ -200,7 +200,7 @@ void erofs_tree_free(struct erofs_build *b)
 		free(inode->extents);
 		free(inode->ext_tail);
 		free(inode->chunks);
-		free(inode->digests);
+		free(inode->chunk_keys);
 		free(inode->symlink);
 		free(inode->fp_value);
 		if (inode == b->root)

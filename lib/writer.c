@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <xxhash.h>
 
 #include "internal.h"
 #include "fingerprint.h"
@@ -43,8 +44,7 @@ struct worker {
 	int wb_fd;
 	uint64_t wb_lo, wb_hi;	/* range written since the last writeback kick */
 	void *fp_ctx;		/* digest context, when fingerprinting */
-	EVP_MD_CTX *chunk_ctx;	/* chunk digests, for dedupe */
-	EVP_MD *chunk_md;
+	XXH3_state_t *chunk_state;	/* chunk keys, for dedupe */
 	void *verity_ctx;	/* digest context for the hash tree */
 	/* children of one directory come in a row: keep its descriptor */
 	const struct erofs_inode *dir;
@@ -797,8 +797,7 @@ static int run_pool(struct erofs_build *b, job_fn job)
 		free(ws[i].meta);
 		free(ws[i].copybuf);
 		erofs_fingerprint_free_ctx(ws[i].fp_ctx);
-		EVP_MD_CTX_free(ws[i].chunk_ctx);
-		EVP_MD_free(ws[i].chunk_md);
+		XXH3_freeState(ws[i].chunk_state);
 		erofs_verity_ctx_free(ws[i].verity_ctx);
 		if (ws[i].dir && ws[i].dirfd >= 0 && ws[i].dirfd != b->rootfd)
 			close(ws[i].dirfd);
@@ -836,15 +835,14 @@ int erofs_write_all(struct erofs_build *b)
 }
 
 /*
- * The pass before planning, for deduplication: each chunk's SHA-256, and
- * from the same read the fingerprint, so that the writing pass only copies.
+ * The pass before planning, for deduplication: each chunk's XXH3, and from
+ * the same read the fingerprint, so that the writing pass only copies.
  */
 static int digest_chunks(struct worker *w, struct erofs_inode *inode, int fd)
 {
 	struct erofs_build *b = w->b;
 	uint64_t cs = (uint64_t)b->bs << inode->wchunkbits;
 	bool fp = inode->fp_source == EROFS_FP_COMPUTED;
-	unsigned int dlen;
 	uint32_t c = 0, end;
 	int ret;
 
@@ -853,10 +851,9 @@ static int digest_chunks(struct worker *w, struct erofs_inode *inode, int fd)
 		if (!w->copybuf)
 			return -ENOMEM;
 	}
-	if (!w->chunk_md) {
-		w->chunk_md = EVP_MD_fetch(NULL, "sha256", NULL);
-		w->chunk_ctx = EVP_MD_CTX_new();
-		if (!w->chunk_md || !w->chunk_ctx)
+	if (!w->chunk_state) {
+		w->chunk_state = XXH3_createState();
+		if (!w->chunk_state)
 			return -ENOMEM;
 	}
 	if (fp) {
@@ -903,21 +900,23 @@ static int digest_chunks(struct worker *w, struct erofs_inode *inode, int fd)
 				uint64_t clen = min_t(uint64_t, cs, inode->size - c * cs);
 				uint64_t take = min_t(uint64_t, clen - in_chunk, n - pos);
 
-				if (!in_chunk &&
-				    !EVP_DigestInit_ex(w->chunk_ctx, w->chunk_md, NULL))
-					return -EINVAL;
-				if (!EVP_DigestUpdate(w->chunk_ctx, w->copybuf + pos,
-						      take))
-					return -EINVAL;
+				if (!in_chunk && take == clen) {
+					/* the whole chunk in the buffer */
+					inode->chunk_keys[c++] =
+						XXH3_64bits(w->copybuf + pos, take);
+					pos += take;
+					continue;
+				}
+				if (!in_chunk)
+					XXH3_64bits_reset(w->chunk_state);
+				XXH3_64bits_update(w->chunk_state,
+						   w->copybuf + pos, take);
 				pos += take;
 				in_chunk += take;
 				if (in_chunk == clen) {
-					if (!EVP_DigestFinal_ex(w->chunk_ctx,
-								inode->digests[c],
-								&dlen))
-						return -EINVAL;
+					inode->chunk_keys[c++] =
+						XXH3_64bits_digest(w->chunk_state);
 					in_chunk = 0;
-					c++;
 				}
 			}
 			atomic_fetch_add(&b->bytes_done, n);
@@ -934,8 +933,9 @@ static int digest_inode(struct worker *w, struct erofs_inode *inode)
 
 	if (inode->datalayout != EROFS_INODE_CHUNK_BASED || inode->ext_data)
 		return 0;
-	inode->digests = malloc((size_t)inode->nr_wchunks * EROFS_DIGEST_LEN);
-	if (!inode->digests)
+	inode->chunk_keys = malloc((size_t)inode->nr_wchunks *
+				   sizeof(*inode->chunk_keys));
+	if (!inode->chunk_keys)
 		return -ENOMEM;
 	fd = open_in_dir(w, inode);
 	if (fd < 0) {
