@@ -237,7 +237,7 @@ for t in "${part1[@]}" "${part2[@]}"; do
 	printf '%-24s %s\n' "$t:" "${cmd[$t]}"
 done
 echo "ours: copied from $ours_src ($(stat -c '%y' "$ours_src" | cut -d. -f1), sha256 $(sha256sum "$ours" | cut -c1-16))"
-if head=$(git -C "$top" describe --always --dirty 2>/dev/null); then
+if [[ -z ${MKFS:-} ]] && head=$(git -C "$top" describe --always --dirty 2>/dev/null); then
 	echo "source tree at $head (the binary may have been built from another state)"
 fi
 
