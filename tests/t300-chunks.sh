@@ -260,6 +260,73 @@ else
 	fail "blob-dict: v1, v2 alone and v2 against v1 build"
 fi
 
+# ------------------------------------------------------------ a real tree, twice
+
+# Version 1 is /usr/include as Debian installs it; version 2 changes one
+# file in 25 (a line appended), drops one in 50 and adds a few, as a
+# package update would.  v2 against v1 must write little.
+if [ -d /usr/include ]; then
+	R1=$WORK/real1
+	R2=$WORK/real2
+	RS=$WORK/real-store
+	mkdir -p "$RS" "$WORK/real-full"
+	cp -a /usr/include "$R1"
+	cp -a "$R1" "$R2"
+	i=0
+	while IFS= read -r -d '' f; do
+		i=$((i + 1))
+		if [ $((i % 25)) = 0 ]; then
+			echo "/* changed in version 2 */" >>"$f"
+		elif [ $((i % 50)) = 1 ]; then
+			rm -f "$f"
+		fi
+	done < <(find "$R2" -type f -print0 | sort -z)
+	mkdir -p "$R2/new-in-v2"
+	for n in 1 2 3; do
+		head -c 20000 /dev/urandom >"$R2/new-in-v2/f$n"
+	done
+	if build --blob-dir="$RS" "$WORK/real1.img" "$R1" &&
+		build --blob-dir="$WORK/real-full" "$WORK/real2-full.img" "$R2"; then
+		if build --blob-dir="$RS" --blob-dict="$WORK/real1.img" "$WORK/real2.img" "$R2"; then
+			new=$(tag_of "$WORK/real2.img" 2)
+			full=$(tag_of "$WORK/real2-full.img" 1)
+			nb=$(stat -c %s "$RS/$new")
+			fb=$(stat -c %s "$WORK/real-full/$full")
+			check "real tree: v2's new blob ($nb bytes) is under a tenth of a full build's ($fb bytes)" \
+				[ $((nb * 10)) -lt "$fb" ]
+			if mount_with_blobs "$WORK/real2.img" "$WORK/real2.mnt" \
+				"$RS/$(tag_of "$WORK/real2.img" 1)" "$RS/$new"; then
+				compare_tree "$R2" "$WORK/real2.mnt" "real tree: mounted v2 equals its tree"
+				umount_image "$WORK/real2.mnt"
+			else
+				fail "real tree: the kernel mounts v2 with both blobs"
+			fi
+			cleanup_loops
+			check "real tree: our fsck accepts v2 with its blobs" \
+				"$OUR_FSCK" --extract --blob-dir="$RS" "$WORK/real2.img"
+		else
+			fail "real tree: v2 builds against v1"
+		fi
+	else
+		fail "real tree: v1 and a full v2 build"
+	fi
+	rm -rf "$R1" "$R2"
+else
+	log "note: /usr/include is missing; the real two-version case is left out"
+fi
+
+# a missing blob: fsck names it
+mkdir -p "$WORK/holey-store"
+if [ -n "${s1:-}" ] && [ -e "$STORE/$s1" ]; then
+	cp "$STORE/$s1" "$WORK/holey-store/"
+	if "$OUR_FSCK" --blob-dir="$WORK/holey-store" "$WORK/v2.img" >"$WORK/f.out" 2>&1; then
+		fail "missing blob: our fsck refuses an image whose blob is missing"
+	else
+		check "missing blob: our fsck names the missing blob" \
+			grep -q "cannot open '$WORK/holey-store/$s2'" "$WORK/f.out"
+	fi
+fi
+
 # ------------------------------------------------------------ bad options
 
 expect_usage() {	# DESC PATTERN ARGS...
