@@ -262,25 +262,6 @@ static int cmp_open(struct erofs_build *b, const struct erofs_inode *inode,
 	return *fd;
 }
 
-static int read_exact(int fd, void *buf, size_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pread(fd, buf, len, off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (!n)
-			return -ENODATA;
-		buf = (uint8_t *)buf + n;
-		off += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /*
  * Whether chunk 'off' of 'inode' holds the same bytes as the table entry,
  * by the SHA-256 of both and by their bytes: 1 yes, 0 no (the XXH3 matched
@@ -321,14 +302,14 @@ static int same_bytes(struct erofs_build *b, const struct dd_entry *e,
 	while (done < e->nbytes) {
 		size_t n = min_t(uint64_t, e->nbytes - done, CMP_BUFSIZE);
 
-		ret = read_exact(fd1, dd->buf1, n, off + done);
+		ret = erofs_pread_full(fd1, dd->buf1, n, off + done);
 		if (ret)
 			return ret;
 		if (e->ref)
 			ret = erofs_blob_dict_read(b, e->ref, dd->buf2, n,
 						   (e->blk << b->blkszbits) + done);
 		else
-			ret = read_exact(fd2, dd->buf2, n, e->off + done);
+			ret = erofs_pread_full(fd2, dd->buf2, n, e->off + done);
 		if (ret)
 			return ret;
 		EVP_DigestUpdate(dd->ctx1, dd->buf1, n);

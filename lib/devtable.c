@@ -65,17 +65,6 @@ static void hex(const uint8_t *d, char *out)
 	out[64] = '\0';
 }
 
-static bool is_blob_id(const uint8_t *tag)
-{
-	unsigned int i;
-
-	for (i = 0; i < 64; i++)
-		if (!((tag[i] >= '0' && tag[i] <= '9') ||
-		      (tag[i] >= 'a' && tag[i] <= 'f')))
-			return false;
-	return true;
-}
-
 int erofs_blob_failed(struct erofs_build *b, int err)
 {
 	if (!atomic_exchange(&b->out_failed, 1))
@@ -111,25 +100,6 @@ static void dict_msg(void *priv, enum erofs_rd_level level, const char *msg)
 			  dw->image, msg);
 }
 
-static int read_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pread(fd, buf, len, off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (!n)
-			return -ENODATA;
-		buf = (uint8_t *)buf + n;
-		off += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /* the XXH3 of bytes [off, off + len) of a dictionary blob */
 static int key_of_range(struct dict_walk *dw, int fd, uint64_t off,
 			uint64_t len, uint64_t *key)
@@ -140,7 +110,7 @@ static int key_of_range(struct dict_walk *dw, int fd, uint64_t off,
 	while (len) {
 		size_t n = min_t(uint64_t, len, BLOB_BUFSIZE);
 
-		ret = read_full(fd, dw->buf, n, off);
+		ret = erofs_pread_full(fd, dw->buf, n, off);
 		if (ret)
 			return ret;
 		XXH3_64bits_update(dw->state, dw->buf, n);
@@ -258,7 +228,7 @@ static int file_digest(int fd, uint64_t size, char *id)
 	while (off < size) {
 		size_t n = min_t(uint64_t, size - off, BLOB_BUFSIZE);
 
-		ret = read_full(fd, buf, n, off);
+		ret = erofs_pread_full(fd, buf, n, off);
 		if (ret)
 			goto out;
 		EVP_DigestUpdate(ctx, buf, n);
@@ -399,7 +369,7 @@ static int load_dict(struct erofs_build *b, const char *image)
 	for (i = 0; i < n; i++) {
 		const struct erofs_rd_device *dev = erofs_rd_device(rd, i + 1);
 
-		if (!is_blob_id(dev->tag)) {
+		if (!erofs_rd_tag_is_blob_id(dev->tag)) {
 			erofs_err(b, "cannot use blob dictionary '%s': its device %u has no blob id (it was not built with --blob-dir or --blobdev)",
 				  image, i + 1);
 			erofs_rd_close(rd);
@@ -510,7 +480,7 @@ void erofs_blobs_note_reuse(struct erofs_build *b, uint16_t ref,
 int erofs_blob_dict_read(struct erofs_build *b, uint16_t ref, void *buf,
 			 uint64_t len, uint64_t off)
 {
-	return read_full(b->blobs->dicts[ref - 1].fd, buf, len, off);
+	return erofs_pread_full(b->blobs->dicts[ref - 1].fd, buf, len, off);
 }
 
 /* after chunk planning: the device table's slots, in their order */
@@ -626,6 +596,23 @@ uint16_t erofs_blobs_device_id(const struct erofs_build *b, uint16_t ref)
 
 /* ------------------------------------------------------------ the new blob */
 
+/* the new blob's id from its bytes as written, and so where it goes */
+static int name_new_blob(struct erofs_build *b)
+{
+	struct erofs_blobs *bl = b->blobs;
+	int ret;
+
+	ret = file_digest(bl->fd, bl->blocks << b->blkszbits, bl->id);
+	if (ret)
+		return ret == -ENOMEM ? ret :
+			erofs_blob_failed(b, ret == -ENODATA ? -EIO : ret);
+	if (b->opts->blobdev)
+		bl->final = strdup(b->opts->blobdev);
+	else if (asprintf(&bl->final, "%s/%s", b->opts->blob_dir, bl->id) < 0)
+		bl->final = NULL;
+	return bl->final ? 0 : -ENOMEM;
+}
+
 /*
  * --rebuild=copy: data that cannot be referenced in place is copied, while
  * the inputs are read, into a new blob that is then one more external
@@ -692,15 +679,9 @@ int erofs_blob_scan_finish(struct erofs_build *b)
 	d = &bl->dicts[bl->scan_ref - 1];
 	if (ftruncate(bl->fd, (off_t)(bl->blocks << b->blkszbits)))
 		return erofs_blob_failed(b, -errno);
-	ret = file_digest(bl->fd, bl->blocks << b->blkszbits, bl->id);
+	ret = name_new_blob(b);
 	if (ret)
-		return erofs_blob_failed(b, ret);
-	if (b->opts->blobdev)
-		bl->final = strdup(b->opts->blobdev);
-	else if (asprintf(&bl->final, "%s/%s", b->opts->blob_dir, bl->id) < 0)
-		bl->final = NULL;
-	if (!bl->final)
-		return -ENOMEM;
+		return ret;
 	memcpy(d->id, bl->id, 65);
 	d->size = bl->blocks << b->blkszbits;
 	free(d->path);
@@ -749,56 +730,9 @@ int erofs_blob_create(struct erofs_build *b)
 /* after the data: the blob's id, from its bytes as written */
 int erofs_blob_finish(struct erofs_build *b)
 {
-	struct erofs_blobs *bl = b->blobs;
-	uint64_t off = 0, size;
-	uint8_t digest[32], *buf;
-	unsigned int dlen;
-	EVP_MD_CTX *ctx;
-	int ret = 0;
-
-	if (!bl || !bl->devid)
+	if (!b->blobs || !b->blobs->devid)
 		return 0;
-	size = bl->blocks << b->blkszbits;
-	ctx = EVP_MD_CTX_new();
-	buf = malloc(BLOB_BUFSIZE);
-	if (!ctx || !buf) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	if (!EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-		ret = -EINVAL;
-		goto out;
-	}
-	posix_fadvise(bl->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	while (off < size) {
-		size_t n = min_t(uint64_t, size - off, BLOB_BUFSIZE);
-
-		ret = read_full(bl->fd, buf, n, off);
-		if (ret) {
-			ret = erofs_blob_failed(b, ret == -ENODATA ? -EIO : ret);
-			goto out;
-		}
-		if (!EVP_DigestUpdate(ctx, buf, n)) {
-			ret = -EINVAL;
-			goto out;
-		}
-		off += n;
-	}
-	if (!EVP_DigestFinal_ex(ctx, digest, &dlen)) {
-		ret = -EINVAL;
-		goto out;
-	}
-	hex(digest, bl->id);
-	if (b->opts->blobdev)
-		bl->final = strdup(b->opts->blobdev);
-	else if (asprintf(&bl->final, "%s/%s", b->opts->blob_dir, bl->id) < 0)
-		bl->final = NULL;
-	if (!bl->final)
-		ret = -ENOMEM;
-out:
-	free(buf);
-	EVP_MD_CTX_free(ctx);
-	return ret;
+	return name_new_blob(b);
 }
 
 /* the device table, in the image */

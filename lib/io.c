@@ -22,6 +22,27 @@ int erofs_output_failed(struct erofs_build *b, int err)
 	return err;
 }
 
+int erofs_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (!n)
+			return -ENODATA;
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
 int erofs_pwrite_fd(struct erofs_build *b, int fd, const void *buf, size_t len,
 		    uint64_t off)
 {

@@ -503,27 +503,6 @@ out:
 	return ret;
 }
 
-static int pread_all(int fd, void *buf, size_t len, uint64_t off)
-{
-	uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = pread(fd, p, len, off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (!n)
-			return -ENODATA;
-		p += n;
-		off += n;
-		len -= n;
-	}
-	return 0;
-}
-
 int erofs_verity_find_sb(int fd, uint64_t data_end, uint64_t *off)
 {
 	uint8_t sb[EROFS_VERITY_SB_SIZE];
@@ -534,7 +513,7 @@ int erofs_verity_find_sb(int fd, uint64_t data_end, uint64_t *off)
 	for (bs = EROFS_VERITY_MIN_BLKSZ; bs <= EROFS_VERITY_MAX_BLKSZ; bs <<= 1) {
 		uint64_t at = round_up(data_end, (uint64_t)bs);
 
-		ret = pread_all(fd, sb, sizeof(sb), at);
+		ret = erofs_pread_full(fd, sb, sizeof(sb), at);
 		if (ret == -ENODATA)
 			continue;
 		if (ret)
@@ -558,7 +537,7 @@ int erofs_verity_verify(int data_fd, int hash_fd, uint64_t hash_off,
 
 	*why = NULL;
 	memset(f, 0, sizeof(*f));
-	ret = pread_all(hash_fd, sb, sizeof(sb), hash_off);
+	ret = erofs_pread_full(hash_fd, sb, sizeof(sb), hash_off);
 	if (ret == -ENODATA) {
 		*why = "no verity superblock: the file ends before it";
 		return -ENOENT;
@@ -587,7 +566,7 @@ int erofs_verity_verify(int data_fd, int hash_fd, uint64_t hash_off,
 			ret = -ENOMEM;
 			goto out;
 		}
-		ret = pread_all(hash_fd, tree, v.tree_size, hash_off + p->hash_bs);
+		ret = erofs_pread_full(hash_fd, tree, v.tree_size, hash_off + p->hash_bs);
 		if (ret == -ENODATA) {
 			*why = "the hash tree is cut short";
 			ret = -EFSCORRUPTED;

@@ -228,6 +228,34 @@ mount_image() {
 	return 1
 }
 
+# attach_ro FILE: a read-only loop device for FILE in $LOOPDEV, detached
+# with detach_loops or at exit.  Blobs and other extra devices of a
+# loop-mounted image are attached this way.
+attach_ro() {
+	LOOPDEV=$(losetup -r -f --show "$1") || return 1
+	__loops+=("$LOOPDEV")
+}
+
+detach_loops() {
+	local i
+	for i in "${!__loops[@]}"; do
+		losetup -d "${__loops[i]}" 2>/dev/null
+		__loops[i]=
+	done
+}
+
+# mount_with_devices IMG DIR FILE...: IMG mounted with each FILE attached
+# read-only as its extra devices, in device table order
+mount_with_devices() {
+	local img=$1 dir=$2 opts="" f
+	shift 2
+	for f in "$@"; do
+		attach_ro "$f" || return 1
+		opts="$opts${opts:+,}device=$LOOPDEV"
+	done
+	mount_image "$img" "$dir" "$opts"
+}
+
 # mount_tmpfs DIR SIZE: a small filesystem, e.g. to run out of space
 mount_tmpfs() {
 	mkdir -p "$1"

@@ -105,28 +105,6 @@ fi
 
 # ------------------------------------------------------------ blobs
 
-declare -a LOOPS=()
-cleanup_loops() {
-	local l
-	for l in "${LOOPS[@]}"; do
-		losetup -d "$l" 2>/dev/null
-	done
-	LOOPS=()
-}
-
-# mount_with_blobs IMG MNT BLOB...: each blob attached read-only
-mount_with_blobs() {
-	local img=$1 mnt=$2 opts="" l b
-	shift 2
-	for b in "$@"; do
-		l=$(losetup -r -f --show "$b") || return 1
-		LOOPS+=("$l")
-		__loops+=("$l")
-		opts="$opts${opts:+,}device=$l"
-	done
-	mount_image "$img" "$mnt" "$opts"
-}
-
 tag_of() {	# IMG N: the tag of device slot N
 	"$D" --device "$1" | awk -v n="$2" '
 		$1 == "device:" { cur = $2 }
@@ -148,14 +126,14 @@ if build --blobdev="$WORK/blob" "$WORK/meta.img" "$SRC"; then
 	else
 		log "note: blobdev: erofs-utils 1.5 checks skipped: $DEB_WHY"
 	fi
-	if mount_with_blobs "$WORK/meta.img" "$WORK/meta.mnt" "$WORK/blob"; then
+	if mount_with_devices "$WORK/meta.img" "$WORK/meta.mnt" "$WORK/blob"; then
 		pass "blobdev: the kernel mounts the image with its blob"
 		compare_tree "$SRC" "$WORK/meta.mnt" "blobdev: mounted image equals the source"
 		umount_image "$WORK/meta.mnt"
 	else
 		fail "blobdev: the kernel mounts the image with its blob"
 	fi
-	cleanup_loops
+	detach_loops
 else
 	fail "blobdev: mkfs.erofs --blobdev succeeds"
 fi
@@ -198,14 +176,14 @@ if build --blob-dir="$STORE" "$WORK/v1.img" "$V1" &&
 		[ "$("$D" --mount-options --blob-dir="$STORE" "$WORK/v2.img")" = "device=$STORE/$s1,device=$STORE/$s2" ]
 	check "blob-dict: our fsck --blob-dir accepts v2 and reads every byte" \
 		"$OUR_FSCK" --extract --blob-dir="$STORE" "$WORK/v2.img"
-	if mount_with_blobs "$WORK/v2.img" "$WORK/v2.mnt" "$STORE/$s1" "$STORE/$s2"; then
+	if mount_with_devices "$WORK/v2.img" "$WORK/v2.mnt" "$STORE/$s1" "$STORE/$s2"; then
 		pass "blob-dict: the kernel mounts v2 with both blobs"
 		compare_tree "$V2" "$WORK/v2.mnt" "blob-dict: mounted v2 equals its tree"
 		umount_image "$WORK/v2.mnt"
 	else
 		fail "blob-dict: the kernel mounts v2 with both blobs"
 	fi
-	cleanup_loops
+	detach_loops
 
 	# with --verity every blob gets a tree of its own, beside it in the store
 	if build --verity --blob-dir="$STORE" --blob-dict="$WORK/v1.img" \
@@ -294,14 +272,14 @@ if [ -d /usr/include ]; then
 			fb=$(stat -c %s "$WORK/real-full/$full")
 			check "real tree: v2's new blob ($nb bytes) is under a tenth of a full build's ($fb bytes)" \
 				[ $((nb * 10)) -lt "$fb" ]
-			if mount_with_blobs "$WORK/real2.img" "$WORK/real2.mnt" \
+			if mount_with_devices "$WORK/real2.img" "$WORK/real2.mnt" \
 				"$RS/$(tag_of "$WORK/real2.img" 1)" "$RS/$new"; then
 				compare_tree "$R2" "$WORK/real2.mnt" "real tree: mounted v2 equals its tree"
 				umount_image "$WORK/real2.mnt"
 			else
 				fail "real tree: the kernel mounts v2 with both blobs"
 			fi
-			cleanup_loops
+			detach_loops
 			check "real tree: our fsck accepts v2 with its blobs" \
 				"$OUR_FSCK" --extract --blob-dir="$RS" "$WORK/real2.img"
 		else

@@ -13,31 +13,19 @@ require_mount
 find_treecmp
 D=$top_builddir/dump/dump.erofs
 
-LOOPS=()
-attach() {	# FILE: prints a read-only loop device for it
-	local l
-	l=$(losetup -r -f --show "$1") || return 1
-	__loops+=("$l")
-	LOOPS+=("$l")
-	echo "$l"
-}
-detach_all() {
-	local l
-	for l in "${LOOPS[@]}"; do
-		losetup -d "$l" 2>/dev/null
+# the files behind IMG's devices, in table order, found in DIR by their ids
+dev_files() {
+	local img=$1 dir=$2 t
+	for t in $("$D" --device "$img" | sed -n 's/^device_tag: "\(.*\)"$/\1/p'); do
+		echo "$dir/$t"
 	done
-	LOOPS=()
 }
 
-# the device= options for IMG: its devices' files, attached, in table order
-dev_opts() {
-	local img=$1 dir=$2 opts="" t l
-	shift 2
-	for t in $("$D" --device "$img" | sed -n 's/^device_tag: "\(.*\)"$/\1/p'); do
-		l=$(attach "$dir/$t") || return 1
-		opts="$opts${opts:+,}device=$l"
-	done
-	echo "$opts"
+# mount_rebuilt IMG MNT DIR: IMG with its devices from DIR attached
+mount_rebuilt() {
+	local files
+	mapfile -t files < <(dev_files "$1" "$3")
+	mount_with_devices "$1" "$2" "${files[@]}"
 }
 
 # ------------------------------------------------------------ layers
@@ -101,10 +89,9 @@ for n in 1 2 3; do
 done
 
 check_rebuild() {	# NAME IMG STOREDIR [fsck args]: mount, compare, fsck
-	local name=$1 img=$2 store=$3 opts
+	local name=$1 img=$2 store=$3
 	shift 3
-	opts=$(dev_opts "$img" "$store") || { fail "$name: attach the devices"; return; }
-	if mount_image "$img" "$WORK/$name.mnt" "$opts"; then
+	if mount_rebuilt "$img" "$WORK/$name.mnt" "$store"; then
 		pass "$name: the kernel mounts the rebuilt image with its inputs as devices"
 		compare_tree "$WORK/ovl" "$WORK/$name.mnt" \
 			"$name: the mounted image equals the overlayfs merge of the layers" \
@@ -113,7 +100,7 @@ check_rebuild() {	# NAME IMG STOREDIR [fsck args]: mount, compare, fsck
 	else
 		fail "$name: the kernel mounts the rebuilt image with its inputs as devices"
 	fi
-	detach_all
+	detach_loops
 	check "$name: our fsck reads every byte through the devices" \
 		"$OUR_FSCK" --extract --blob-dir="$store" "$@" "$img"
 }
@@ -131,15 +118,14 @@ if build --rebuild --fingerprint "$WORK/r0.img" \
 	# the fingerprints equal those of a direct build of the merged tree
 	if build --fingerprint-name=trusted.fp --fingerprint "$WORK/direct.img" "$WORK/merged" &&
 		mount_image "$WORK/direct.img" "$WORK/direct.mnt" &&
-		opts=$(dev_opts "$WORK/r.img" "$inputs_dir") &&
-		mount_image "$WORK/r.img" "$WORK/r2.mnt" "$opts"; then
+		mount_rebuilt "$WORK/r.img" "$WORK/r2.mnt" "$inputs_dir"; then
 		(cd "$WORK/direct.mnt" && getfattr -R -e hex -n trusted.fp . 2>/dev/null) >"$WORK/fp.direct"
 		(cd "$WORK/r2.mnt" && getfattr -R -e hex -n trusted.fp . 2>/dev/null) >"$WORK/fp.rebuild"
 		check "rebuild: fingerprints equal those of a direct build of the merged tree ($(grep -c '^trusted.fp=' "$WORK/fp.direct") files)" \
 			cmp -s "$WORK/fp.direct" "$WORK/fp.rebuild"
 		umount_image "$WORK/direct.mnt"
 		umount_image "$WORK/r2.mnt"
-		detach_all
+		detach_loops
 	else
 		fail "rebuild: direct build and rebuilt image mount for the fingerprint comparison"
 	fi
@@ -207,8 +193,7 @@ if [ -x "$DEB_MKFS" ]; then
 			build --fingerprint-name=trusted.fp --fingerprint "$WORK/zdirect.img" "$ZT"; then
 			pass "rebuild=copy: compressed files are copied into a new blob"
 			ln -sf "$WORK/lz4.img" "$ZS/$(sum "$WORK/lz4.img")"
-			opts=$(dev_opts "$WORK/rz.img" "$ZS")
-			if mount_image "$WORK/rz.img" "$WORK/rz.mnt" "$opts" &&
+			if mount_rebuilt "$WORK/rz.img" "$WORK/rz.mnt" "$ZS" &&
 				mount_image "$WORK/zdirect.img" "$WORK/zdirect.mnt"; then
 				compare_tree "$ZT" "$WORK/rz.mnt" \
 					"rebuild=copy: the mounted image equals the tree the input was built from" \
@@ -222,7 +207,7 @@ if [ -x "$DEB_MKFS" ]; then
 			else
 				fail "rebuild=copy: the kernel mounts the image with the new blob"
 			fi
-			detach_all
+			detach_loops
 			check "rebuild=copy: our fsck checks it and its blob" \
 				"$OUR_FSCK" --extract --blob-dir="$ZS" "$WORK/rz.img"
 		else

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -17,6 +18,9 @@
 #define EUCLEAN 117
 #endif
 #define EFSCORRUPTED	EUCLEAN
+
+/* pread until len bytes are in: 0, -ENODATA at the end of the file, or -errno */
+int erofs_pread_full(int fd, void *buf, size_t len, uint64_t off);
 
 #define MAX_ERRNO	4095
 #define IS_ERR_VALUE(x)	((unsigned long)(void *)(x) >= (unsigned long)-MAX_ERRNO)
