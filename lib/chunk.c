@@ -365,49 +365,188 @@ static unsigned int merged_chunkbits(const struct erofs_build *b,
 	return cb + shift - 1;
 }
 
+/* an earlier chunk with the same bytes: 1 found (ch points to it), 0 not */
+static int find_shared(struct erofs_build *b, struct erofs_inode *inode,
+		       uint32_t c, uint64_t off, uint32_t nbytes)
+{
+	struct erofs_chunk *ch = &inode->chunks[c];
+	struct dd_entry *e;
+	uint64_t slot;
+	int ret;
+
+	if (!inode->chunk_keys || !b->dd || !b->dd->size)
+		return 0;
+	e = dd_find(b->dd, inode->chunk_keys[c], nbytes, &slot);
+	if (!e)
+		return 0;
+	ret = same_bytes(b, e, inode, off);
+	if (ret < 0) {
+		char *path = erofs_inode_path(inode);
+
+		erofs_err(b, "failed to read '%s': %s", path ? path : "?",
+			  strerror(-ret));
+		free(path);
+		return ret;
+	}
+	if (ret) {
+		ch->ref = e->ref;
+		ch->blk = e->blk;
+	}
+	return ret;
+}
+
+/*
+ * -Ededupe without --chunksize: a file none of whose chunks is found
+ * earlier keeps the flat layout, its tail inline when it fits beside the
+ * largest inode and its xattrs; its whole chunks still go in the table.
+ */
+static int plan_flat(struct erofs_build *b, struct erofs_inode *inode,
+		     uint64_t *next)
+{
+	uint64_t cs = (uint64_t)b->bs << inode->wchunkbits;
+	uint64_t tail = inode->size & (b->bs - 1), nblocks;
+	uint32_t c;
+	int ret;
+
+	inode->flat_inline = tail && 64 + inode->xattr_size + tail <= b->bs;
+	nblocks = inode->flat_inline ? inode->size >> b->blkszbits :
+		DIV_ROUND_UP(inode->size, (uint64_t)b->bs);
+	inode->startblk = *next;
+	*next += nblocks;
+	for (c = 0; c < inode->nr_wchunks; c++) {
+		uint64_t off = c * cs;
+		uint32_t nbytes = min_t(uint64_t, cs, inode->size - off);
+
+		/* an inline tail has no block to share */
+		if (DIV_ROUND_UP(off + nbytes, (uint64_t)b->bs) > nblocks)
+			break;
+		ret = erofs_dedupe_insert(b, inode->chunk_keys[c], nbytes, 0,
+					  inode->startblk +
+					  (off >> b->blkszbits), inode, off);
+		if (ret)
+			return ret;
+	}
+	inode->flat_planned = true;
+	inode->datalayout = inode->flat_inline ? EROFS_INODE_FLAT_INLINE :
+						 EROFS_INODE_FLAT_PLAIN;
+	free(inode->chunks);
+	inode->chunks = NULL;
+	inode->nr_wchunks = 0;
+	return 0;
+}
+
+/*
+ * An earlier chunk of the same file with the same bytes: its index, or -1.
+ * 'seen' is the file's own table of keys (size a power of two, entries are
+ * chunk index + 1).
+ */
+static int64_t find_in_file(struct erofs_build *b, struct erofs_inode *inode,
+			    uint32_t *seen, uint32_t size, uint32_t c,
+			    uint32_t nbytes)
+{
+	uint64_t cs = (uint64_t)b->bs << inode->wchunkbits;
+	uint64_t key = inode->chunk_keys[c];
+	uint32_t i = key & (size - 1);
+	int ret;
+
+	for (;; i = (i + 1) & (size - 1)) {
+		uint32_t k = seen[i];
+
+		if (!k) {
+			seen[i] = c + 1;
+			return -1;
+		}
+		k--;
+		if (inode->chunk_keys[k] == key &&
+		    min_t(uint64_t, cs, inode->size - (uint64_t)k * cs) == nbytes) {
+			struct dd_entry e = {
+				.key = key, .nbytes = nbytes, .inode = inode,
+				.off = (uint64_t)k * cs,
+			};
+
+			ret = same_bytes(b, &e, inode, (uint64_t)c * cs);
+			if (ret < 0)
+				return ret;
+			if (ret)
+				return k;
+		}
+	}
+}
+
 static int plan_file(struct erofs_build *b, struct erofs_inode *inode,
 		     uint64_t *next, struct erofs_mkfs_report *r)
 {
 	uint64_t cs = (uint64_t)b->bs << inode->wchunkbits;
-	uint32_t c;
+	bool shares = false, holes = false;
+	uint32_t c, *seen = NULL, seen_size = 0;
+	int64_t k;
 	int ret;
+
+	if (inode->chunk_keys && b->opts->dedupe && inode->nr_wchunks > 1) {
+		for (seen_size = 2; seen_size < inode->nr_wchunks * 2u; )
+			seen_size *= 2;
+		seen = calloc(seen_size, sizeof(*seen));
+		if (!seen)
+			return -ENOMEM;
+	}
+
+	/* first what is found earlier, then new blocks for the rest */
+	for (c = 0; c < inode->nr_wchunks; c++) {
+		struct erofs_chunk *ch = &inode->chunks[c];
+		uint64_t off = c * cs;
+		uint32_t nbytes = min_t(uint64_t, cs, inode->size - off);
+
+		if (ch->flags & EROFS_CHUNK_HOLE)
+			holes = true;
+		if (ch->flags & (EROFS_CHUNK_HOLE | EROFS_CHUNK_EXT))
+			continue;
+		ret = find_shared(b, inode, c, off, nbytes);
+		if (ret < 0)
+			goto out;
+		if (!ret && seen) {
+			/* an earlier chunk of this file: its blocks, once placed */
+			k = find_in_file(b, inode, seen, seen_size, c, nbytes);
+			if (k < -1) {
+				ret = k;
+				goto out;
+			}
+			if (k >= 0) {
+				ch->flags |= EROFS_CHUNK_SELF;
+				ch->blk = k;
+				shares = true;
+				r->dedupe_bytes += nbytes;
+				continue;
+			}
+		}
+		if (!ret) {
+			ch->flags |= EROFS_CHUNK_NEW;
+			continue;
+		}
+		shares = true;
+		if (ch->ref)
+			erofs_blobs_note_reuse(b, ch->ref, nbytes);
+		else
+			r->dedupe_bytes += nbytes;
+	}
+	if (b->flat_unless_shared && !shares && !holes && inode->chunk_keys) {
+		ret = plan_flat(b, inode, next);
+		goto out;
+	}
 
 	for (c = 0; c < inode->nr_wchunks; c++) {
 		struct erofs_chunk *ch = &inode->chunks[c];
 		uint64_t off = c * cs;
 		uint32_t nbytes = min_t(uint64_t, cs, inode->size - off);
 
-		if (ch->flags & (EROFS_CHUNK_HOLE | EROFS_CHUNK_EXT))
+		if (ch->flags & EROFS_CHUNK_SELF) {
+			/* the earlier chunk was placed in this loop already */
+			ch->flags &= ~EROFS_CHUNK_SELF;
+			ch->ref = inode->chunks[ch->blk].ref;
+			ch->blk = inode->chunks[ch->blk].blk;
 			continue;
-		if (inode->chunk_keys && b->dd) {
-			struct dd_entry *e;
-			uint64_t slot;
-
-			e = dd_find(b->dd, inode->chunk_keys[c], nbytes, &slot);
-			if (e) {
-				ret = same_bytes(b, e, inode, off);
-				if (ret < 0) {
-					char *path = erofs_inode_path(inode);
-
-					erofs_err(b, "failed to read '%s': %s",
-						  path ? path : "?",
-						  strerror(-ret));
-					free(path);
-					return ret;
-				}
-				if (ret) {
-					ch->ref = e->ref;
-					ch->blk = e->blk;
-					if (e->ref)
-						erofs_blobs_note_reuse(b, e->ref,
-								       nbytes);
-					else
-						r->dedupe_bytes += nbytes;
-					continue;
-				}
-			}
 		}
-		ch->flags |= EROFS_CHUNK_NEW;
+		if (!(ch->flags & EROFS_CHUNK_NEW))
+			continue;
 		ch->ref = 0;
 		ch->blk = *next;
 		*next += DIV_ROUND_UP(nbytes, b->bs);
@@ -415,13 +554,17 @@ static int plan_file(struct erofs_build *b, struct erofs_inode *inode,
 			ret = erofs_dedupe_insert(b, inode->chunk_keys[c], nbytes,
 						  0, ch->blk, inode, off);
 			if (ret)
-				return ret;
+				goto out;
 		}
 	}
 	inode->chunkbits = merged_chunkbits(b, inode);
 	inode->nr_chunks = DIV_ROUND_UP(inode->size,
 					(uint64_t)b->bs << inode->chunkbits);
-	return 0;
+	r->chunked_files++;
+	ret = 0;
+out:
+	free(seen);
+	return ret;
 }
 
 /*
@@ -451,11 +594,14 @@ int erofs_chunk_plan(struct erofs_build *b)
 		ret = plan_file(b, inode, &next, b->report);
 		if (ret)
 			return ret;
-		b->report->chunked_files++;
 		free(inode->chunk_keys);
 		inode->chunk_keys = NULL;
 	}
 	b->chunk_blocks = next;
+	b->any_chunked = false;
+	for (i = 0; i < b->nr_inodes; i++)
+		if (b->inodes[i]->datalayout == EROFS_INODE_CHUNK_BASED)
+			b->any_chunked = true;
 	if (b->dd) {
 		if (b->dd->fd1 >= 0)
 			close(b->dd->fd1);

@@ -60,6 +60,8 @@ enum {
 	EROFS_CHUNK_HOLE	= 1 << 0,	/* no data: reads as zeros */
 	EROFS_CHUNK_NEW		= 1 << 1,	/* this file's bytes are written */
 	EROFS_CHUNK_EXT		= 1 << 2,	/* in place on an external device */
+	EROFS_CHUNK_SELF	= 1 << 3,	/* planning: blk is an earlier chunk
+						 * of the same file */
 };
 
 
@@ -92,6 +94,8 @@ struct erofs_inode {
 	uint32_t nr_wchunks;
 	uint8_t wchunkbits;		/* chunk size data is planned in */
 	uint64_t *chunk_keys;		/* per chunk: its XXH3, for dedupe */
+	bool flat_planned;		/* dedupe kept it flat, at startblk */
+	bool flat_inline;		/* ... with its tail inline */
 
 	/* data in place on an external device (--rebuild) */
 	uint16_t ext_ref;		/* its ref; 0: data from the source */
@@ -181,6 +185,7 @@ struct erofs_build {
 	/* chunks, dedupe and devices (chunk.c, devtable.c) */
 	unsigned int chunkbits;		/* --chunksize as bits over the block */
 	bool chunk_indexes;		/* 8-byte entries: the image has devices */
+	bool flat_unless_shared;	/* -Ededupe alone: chunks only to share */
 	uint64_t chunk_blocks;		/* blocks of this build's chunk data */
 	struct erofs_dedupe *dd;	/* digest table */
 	struct erofs_blobs *blobs;	/* new blob, dict blobs, device table */

@@ -299,7 +299,7 @@ int erofs_plan_layout(struct erofs_build *b)
 			inode->mtime != b->epoch ||
 			inode->mtime_nsec != b->fixed_nsec;
 		if (inode->datalayout != EROFS_INODE_CHUNK_BASED &&
-		    !inode->ext_data)
+		    !inode->ext_data && !inode->flat_planned)
 			inode->datalayout = EROFS_INODE_FLAT_PLAIN;
 		inode->inline_size = 0;
 
@@ -320,6 +320,10 @@ int erofs_plan_layout(struct erofs_build *b)
 
 		if (inode->datalayout == EROFS_INODE_CHUNK_BASED) {
 			inode->inline_size = erofs_chunk_map_size(b, inode, base);
+		} else if (inode->flat_planned) {
+			/* placed with the chunks; the tail fits (see chunk.c) */
+			if (inode->flat_inline)
+				inode->inline_size = size & (bs - 1);
 		} else if (inode->ext_data) {
 			/* the tail has no other place than the inode */
 			if (inode->datalayout == EROFS_INODE_FLAT_INLINE) {
@@ -393,6 +397,13 @@ int erofs_plan_layout(struct erofs_build *b)
 		if (inode->datalayout == EROFS_INODE_CHUNK_BASED ||
 		    inode->ext_data)
 			continue;
+		if (inode->flat_planned) {
+			if (inode->flat_inline && inode->size < bs)
+				inode->startblk = EROFS_NULL_ADDR;
+			else
+				inode->startblk += b->data_blkaddr;
+			continue;
+		}
 		if (!S_ISREG(inode->mode) && !S_ISDIR(inode->mode) &&
 		    !S_ISLNK(inode->mode))
 			continue;

@@ -150,6 +150,8 @@ static int plan_chunks(struct erofs_build *b)
 
 	if (b->opts->chunksize)
 		b->chunkbits = __builtin_ctz(b->opts->chunksize) - b->blkszbits;
+	b->flat_unless_shared = b->opts->dedupe && !b->opts->chunksize &&
+				!erofs_blob_wanted(b) && !b->opts->nr_blob_dicts;
 	for (i = 0; i < b->nr_inodes; i++) {
 		ret = erofs_chunk_setup_inode(b, b->inodes[i]);
 		if (ret)

@@ -74,6 +74,17 @@ else
 	fail "dedupe: mkfs.erofs -Ededupe succeeds"
 fi
 
+# -Ededupe alone keeps files with nothing to share flat, tails inline: the
+# image is smaller than a plain one, not larger
+if build -T 0 "$WORK/plain.img" "$SRC" && build -T 0 -Ededupe "$WORK/dd.img" "$SRC"; then
+	p=$(stat -c %s "$WORK/plain.img")
+	q=$(stat -c %s "$WORK/dd.img")
+	check "dedupe alone: the image ($q bytes) is smaller than a plain one ($p bytes)" \
+		[ "$q" -lt "$p" ]
+	check "dedupe alone: files that share nothing stay flat" \
+		bash -c "'$D' --path=/sub/deeper/tail10000 '$WORK/dd.img' | grep -q 'layout: flat inline'"
+fi
+
 # the same bytes whatever the number of workers
 if build -T 1700000000 -U 11111111-2222-3333-4444-555555555555 --workers=1 \
 	-Ededupe --fingerprint "$WORK/w1.img" "$SRC" &&

@@ -36,6 +36,7 @@ struct erofs_rd_pclref {
 struct erofs_rd_bitmap {
 	uint64_t *data, *meta;
 	uint64_t *chunk;	/* blocks chunks use: chunks may share them */
+	uint64_t *reg;		/* flat data of regular files: chunks may too */
 	uint64_t nblks;
 };
 
@@ -171,7 +172,9 @@ static int erofs_rd_bitmaps_init(struct erofs_rd_checker *c)
 		c->bm[i].data = calloc(n / 64 + 1, sizeof(uint64_t));
 		c->bm[i].meta = calloc(n / 64 + 1, sizeof(uint64_t));
 		c->bm[i].chunk = calloc(n / 64 + 1, sizeof(uint64_t));
-		if (!c->bm[i].data || !c->bm[i].meta || !c->bm[i].chunk)
+		c->bm[i].reg = calloc(n / 64 + 1, sizeof(uint64_t));
+		if (!c->bm[i].data || !c->bm[i].meta || !c->bm[i].chunk ||
+		    !c->bm[i].reg)
 			return -ENOMEM;
 	}
 	return 0;
@@ -200,16 +203,30 @@ static int erofs_rd_mark_meta(struct erofs_rd_checker *c, uint64_t off, uint64_t
 	return 0;
 }
 
+/*
+ * Flat data: its blocks belong to one file.  A regular file's may also be
+ * referenced by chunks of others (deduplication against a flat file).
+ */
 static int erofs_rd_mark_data(struct erofs_rd_checker *c, unsigned int dev,
-			      uint64_t blk, uint64_t n, uint64_t nid)
+			      uint64_t blk, uint64_t n, uint64_t nid, bool reg)
 {
 	struct erofs_rd_bitmap *bm = &c->bm[dev];
-	uint64_t b;
+	uint64_t b, shared = 0;
 
 	if (!bm->data || blk + n > bm->nblks)
 		return 0;
 	for (b = blk; b < blk + n; b++) {
-		if (bit_test_set(bm->data, b) || bit_test(bm->chunk, b))
+		if (bit_test(bm->chunk, b) && reg) {
+			shared++;
+		} else if (bit_test(bm->chunk, b)) {
+			return erofs_rd_corrupt(c->rd,
+				"nid %llu: data block %llu%s is already used by another file",
+				(unsigned long long)nid, (unsigned long long)b,
+				dev ? " (extra device)" : "");
+		}
+		if (reg)
+			bit_test_set(bm->reg, b);
+		if (bit_test_set(bm->data, b))
 			return erofs_rd_corrupt(c->rd,
 				"nid %llu: data block %llu%s is already used by another file",
 				(unsigned long long)nid, (unsigned long long)b,
@@ -220,13 +237,15 @@ static int erofs_rd_mark_data(struct erofs_rd_checker *c, unsigned int dev,
 				(unsigned long long)nid, (unsigned long long)b,
 				dev ? " (extra device)" : "");
 	}
-	c->st->data_blocks += n;
+	c->st->data_blocks += n - shared;
+	c->st->shared_blocks += shared;
 	return 0;
 }
 
 /*
- * Chunks may share blocks with other chunks, in whole or in part, knowingly
- * (deduplication); never with flat data or metadata.
+ * Chunks may share blocks with other chunks, in whole or in part, and with
+ * the flat data of regular files, knowingly (deduplication); never with
+ * other data or metadata.
  */
 static int erofs_rd_account_chunk(struct erofs_rd_checker *c, unsigned int dev,
 				  uint64_t blk, uint64_t n, uint64_t nid)
@@ -238,7 +257,9 @@ static int erofs_rd_account_chunk(struct erofs_rd_checker *c, unsigned int dev,
 	if (!bm->data || blk + n > bm->nblks)
 		return 0;
 	for (b = blk; b < blk + n; b++) {
-		if (bit_test(bm->data, b))
+		bool flat = bit_test(bm->data, b);
+
+		if (flat && !bit_test(bm->reg, b))
 			return erofs_rd_corrupt(c->rd,
 				"nid %llu: data block %llu%s is already used by another file",
 				(unsigned long long)nid, (unsigned long long)b,
@@ -248,7 +269,7 @@ static int erofs_rd_account_chunk(struct erofs_rd_checker *c, unsigned int dev,
 				"nid %llu: data block %llu%s holds metadata",
 				(unsigned long long)nid, (unsigned long long)b,
 				dev ? " (extra device)" : "");
-		if (bit_test_set(bm->chunk, b))
+		if (bit_test_set(bm->chunk, b) || flat)
 			shared++;
 	}
 	if (shared)
@@ -329,7 +350,7 @@ static int erofs_rd_account_pcluster(struct erofs_rd_checker *c, unsigned int de
 		c->st->shared_pclusters++;
 	if (n <= have)
 		return 0;
-	err = erofs_rd_mark_data(c, dev, blk + have, n - have, nid);
+	err = erofs_rd_mark_data(c, dev, blk + have, n - have, nid, false);
 	if (err)
 		return err;
 	ref->nblks = n;
@@ -400,7 +421,8 @@ static int erofs_rd_check_data(struct erofs_rd_checker *c,
 						     DIV_ROUND_UP(map.len, rd->bs), vi->nid);
 		} else {
 			err = erofs_rd_mark_data(c, map.dev, map.pa >> rd->blkszbits,
-						 DIV_ROUND_UP(map.len, rd->bs), vi->nid);
+						 DIV_ROUND_UP(map.len, rd->bs), vi->nid,
+						 S_ISREG(vi->mode));
 		}
 		if (err)
 			return err;
@@ -848,6 +870,7 @@ out:
 	for (i = 0; i <= EROFS_RD_MAX_DEVICES; i++) {
 		free(c.bm[i].data);
 		free(c.bm[i].chunk);
+		free(c.bm[i].reg);
 		free(c.bm[i].meta);
 	}
 	if (err)
