@@ -296,7 +296,7 @@ make_initramfs() {
 
 # run_qemu LOG KVM V LIST: boots the guest, serial output to LOG. Under KVM
 # (nested KVM is not always able to run a guest) gives up early when the
-# guest has not started its scenarios within 60 s; returns non-zero then.
+# guest has not started its scenarios within 25 s; returns non-zero then.
 run_qemu() {
 	local log=$1 kvm=$2 v=$3 list=$4 accel=() pid t=0 limit=900
 	((kvm)) && accel=(-enable-kvm)
@@ -308,7 +308,7 @@ run_qemu() {
 	pid=$!
 	while kill -0 "$pid" 2>/dev/null; do
 		if ((t >= limit)) || { ((kvm)) && { grep -q "KVM internal error" "$log" ||
-		     { ((t >= 60)) && ! grep -q "guest: " "$log"; }; }; }; then
+		     { ((t >= 25)) && ! grep -q "guest: " "$log"; }; }; }; then
 			kill "$pid" 2>/dev/null
 			wait "$pid" 2>/dev/null
 			return 1
