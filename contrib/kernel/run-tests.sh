@@ -12,6 +12,8 @@
 #   --check-only     only check that the series applies to the pinned source
 #   --build-each     build 6.12 after each patch of the series (and the whole
 #                    series with the feature configured off); no tests
+#   --module         build EROFS as a module (with the fscache backend on),
+#                    load it in the guest and add scenario 15: unload it
 #
 # Needs root (apt-get) and about 3 GB under $EROFS_KERNEL_CACHE
 # (default /var/cache/erofs-forge-kernel), where kernel trees and builds are
@@ -33,16 +35,28 @@ kernels=6.12
 scen=""
 check_only=0
 build_each_patch=0
+module_variant=0
 while (($#)); do
 	case $1 in
 	--kernel) kernels=$2; shift 2 ;;
 	--scenarios) scen=$2; shift 2 ;;
 	--check-only) check_only=1; shift ;;
 	--build-each) build_each_patch=1; shift ;;
+	--module) module_variant=1; shift ;;
 	*) echo "usage: $0 [--kernel 6.12|7.3|all] [--scenarios LIST] [--check-only|--build-each]" >&2; exit 2 ;;
 	esac
 done
 [[ $kernels == all ]] && kernels="6.12 7.3"
+fragments=("$here/config.fragment")
+targets=(bzImage)
+variant_suffix=
+if ((module_variant)); then
+	fragments+=("$here/config-module.fragment")
+	targets=(bzImage modules)
+	variant_suffix=-module
+	defscen[6.12]+=" 15"
+	defscen[7.3]+=" 15"
+fi
 
 log() { echo "run-tests: $*" >&2; }
 
@@ -132,18 +146,25 @@ check_series() {
 config() {
 	local b=$1 l
 	make -s O="$b" tinyconfig >/dev/null
-	scripts/kconfig/merge_config.sh -m -O "$b" "$b/.config" "$here/config.fragment" >/dev/null
+	scripts/kconfig/merge_config.sh -m -O "$b" "$b/.config" "${fragments[@]}" >/dev/null
 	make -s O="$b" olddefconfig >/dev/null
 }
 merge_again() {
-	local b=$1 l bad=0
-	scripts/kconfig/merge_config.sh -m -O "$b" "$b/.config" "$here/config.fragment" >/dev/null
+	local b=$1 l sym bad=0
+	local -A want=()
+	scripts/kconfig/merge_config.sh -m -O "$b" "$b/.config" "${fragments[@]}" >/dev/null
 	make -s O="$b" olddefconfig >/dev/null
+	# the last fragment to name a symbol decides its value
 	while read -r l; do
 		case $l in CONFIG_*|"# CONFIG_"*)
-			grep -qx "$l" "$b/.config" || { log "config: $l did not take"; bad=1; } ;;
+			sym=${l#\# }
+			want[${sym%%[= ]*}]=$l ;;
 		esac
-	done < "$here/config.fragment"
+	done < <(cat "${fragments[@]}")
+	for sym in "${!want[@]}"; do
+		grep -qx "${want[$sym]}" "$b/.config" ||
+			{ log "config: ${want[$sym]} did not take"; bad=1; }
+	done
 	return $bad
 }
 
@@ -151,16 +172,16 @@ merge_again() {
 build_kernel() {
 	local v=$1 bkey key base work p
 	fetch "$v"
-	bkey=$( { echo "${debver[$v]}"; gcc --version | head -n 1; cat "$here/config.fragment"; } |
+	bkey=$( { echo "${debver[$v]}"; gcc --version | head -n 1; cat "${fragments[@]}"; } |
 		sha256sum | cut -c1-16)
 	key=$( { echo "$bkey"; for p in $(patches_of "$v"); do cat "$p"; done; } |
 		sha256sum | cut -c1-16)
-	kimg=$cache/$v/img-$key
+	kimg=$cache/$v/img-$key${variant_suffix}
 	if [[ -f $kimg/bzImage ]]; then
 		log "linux $v: cached kernel $key"
 		return
 	fi
-	base=$cache/$v/base-$bkey
+	base=$cache/$v/base-$bkey${variant_suffix}
 	work=$cache/$v/work	# a fixed path: kbuild records absolute paths
 	if [[ ! -d $base ]]; then
 		log "linux $v: building the unpatched base (about 4-15 minutes)"
@@ -168,7 +189,7 @@ build_kernel() {
 		mkdir -p "$work"
 		cp -al "$cache/$v/pristine" "$work/linux"
 		(cd "$work/linux" && config "$work/build" &&
-		 nice -n 10 make -s O="$work/build" -j"$jobs" bzImage >"$work/base.log" 2>&1) ||
+		 nice -n 10 make -s O="$work/build" -j"$jobs" "${targets[@]}" >"$work/base.log" 2>&1) ||
 			{ tail -n 30 "$work/base.log" >&2; return 1; }
 		cp -a "$work/build" "$base.tmp"
 		mv "$base.tmp" "$base"
@@ -183,11 +204,16 @@ build_kernel() {
 	done
 	cp -a "$base" "$work/build"
 	(cd "$work/linux" && merge_again "$work/build" &&
-	 nice -n 10 make -s O="$work/build" -j"$jobs" bzImage >"$work/build.log" 2>&1) ||
+	 nice -n 10 make -s O="$work/build" -j"$jobs" "${targets[@]}" >"$work/build.log" 2>&1) ||
 		{ tail -n 30 "$work/build.log" >&2; return 1; }
+	rm -rf "$kimg.tmp"
 	mkdir -p "$kimg.tmp"
 	cp "$work/build/arch/x86/boot/bzImage" "$work/build/usr/gen_init_cpio" \
 		"$work/build/.config" "$kimg.tmp/"
+	if ((module_variant)); then
+		(cd "$work/linux" && make -s O="$work/build" INSTALL_MOD_PATH="$kimg.tmp/mods" \
+			INSTALL_MOD_STRIP=1 modules_install >/dev/null)
+	fi
 	rm -rf "$kimg"
 	mv "$kimg.tmp" "$kimg"
 }
@@ -287,6 +313,10 @@ make_initramfs() {
 		echo "file /bin/pcs $d/pcs 0755 0 0"
 		echo "file /init $here/guest/init.sh 0755 0 0"
 		echo "file /etc/expect $d/expect 0644 0 0"
+		if [[ -d $kimg/mods/lib/modules ]]; then
+			(cd "$kimg/mods" && find lib -type d | sort | sed 's|^\(.*\)$|dir /\1 0755 0 0|'
+			 find lib -type f | sort | sed "s|^\(.*\)\$|file /\1 $kimg/mods/\1 0644 0 0|")
+		fi
 		for f in "$d"/img/*.img; do
 			echo "file /img/$(basename "$f") $f 0644 0 0"
 		done
@@ -361,7 +391,7 @@ build_each() {
 	local -a ps
 	mapfile -t ps < <(patches_of "$v")
 	fetch "$v"
-	bkey=$( { echo "${debver[$v]}"; gcc --version | head -n 1; cat "$here/config.fragment"; } |
+	bkey=$( { echo "${debver[$v]}"; gcc --version | head -n 1; cat "${fragments[@]}"; } |
 		sha256sum | cut -c1-16)
 	base=$cache/$v/base-$bkey
 	work=$cache/$v/work
