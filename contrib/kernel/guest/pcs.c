@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0+ OR Apache-2.0
 /*
- * pcs: the small static helper the test guest runs next to busybox.
+ * pcs: the small static program the test guest runs next to busybox.
  *
  *   pcs fincore FILE          resident and total pages, via mincore()
  *   pcs mmapcat FILE          the file's bytes read through mmap, to stdout
