@@ -216,6 +216,22 @@ build_kernel() {
 	fi
 	rm -rf "$kimg"
 	mv "$kimg.tmp" "$kimg"
+	prune "$cache/$v/img-" "$kimg"
+	prune "$cache/$v/base-" "$base"
+}
+
+# prune PREFIX KEEP: remove the other cached builds of this variant
+prune() {
+	local o
+	for o in "$1"*; do
+		[[ $o == "$2" || $o == *.tmp ]] && continue
+		if [[ -n $variant_suffix ]]; then
+			[[ $o == *"$variant_suffix" ]] || continue
+		else
+			[[ $o == *-module ]] && continue
+		fi
+		rm -rf "$o"
+	done
 }
 
 # the 8 MiB test file: every 4 KiB page names its index, the rest repeats
