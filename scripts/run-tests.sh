@@ -85,6 +85,31 @@ run() {
 run plain build --enable-werror
 run asan build-asan --enable-werror --enable-sanitizers
 
+# The kernel series in contrib/kernel must still apply to the Debian source it
+# targets. Booting it takes contrib/kernel/run-tests.sh and too long for CI;
+# see contrib/kernel/README.md.
+kernel_series() {
+	local out rc=0
+	if [[ $(id -u) != 0 ]]; then
+		results+=("$(printf '%-6s series check skipped: needs root for apt-get' kernel)")
+		total_skip=$((total_skip + 1))
+		return
+	fi
+	say "kernel: does contrib/kernel/patches apply to linux-source-6.12?"
+	out=$(contrib/kernel/run-tests.sh --check-only 2>&1) || rc=$?
+	printf '%s\n' "$out"
+	out=$(grep '^series: ' <<<"$out" | tail -n 1)
+	case $rc in
+	0) results+=("$(printf '%-6s %s' kernel "${out#series: }")")
+	   total_pass=$((total_pass + 1)) ;;
+	3) results+=("$(printf '%-6s series check skipped: %s' kernel "${out#series: }")")
+	   total_skip=$((total_skip + 1)) ;;
+	*) results+=("$(printf '%-6s FAILED: %s' kernel "${out#series: }")")
+	   total_fail=$((total_fail + 1)) ;;
+	esac
+}
+kernel_series
+
 for f in "${failed_logs[@]}"; do
 	say "failing tests: $f"
 	cat "$f"
