@@ -296,14 +296,15 @@ static int same_bytes(struct erofs_build *b, const struct dd_entry *e,
 	while (done < e->nbytes) {
 		size_t n = min_t(uint64_t, e->nbytes - done, CMP_BUFSIZE);
 
-		ret = read_exact(fd1, dd->buf1, n, off + done);
+		ret = read_exact(fd1, dd->buf1, n, inode->spool_off + off + done);
 		if (ret)
 			return ret;
 		if (e->ref)
 			ret = erofs_blob_dict_read(b, e->ref, dd->buf2, n,
 						   (e->blk << b->blkszbits) + done);
 		else
-			ret = read_exact(fd2, dd->buf2, n, e->off + done);
+			ret = read_exact(fd2, dd->buf2, n,
+					 e->inode->spool_off + e->off + done);
 		if (ret)
 			return ret;
 		if (memcmp(dd->buf1, dd->buf2, n))
