@@ -65,6 +65,8 @@ struct tar_src {
 	size_t path_len, path_cap;
 	char *link;			/* a hard link's target, likewise */
 	size_t link_cap;
+	uint64_t nr_entries;		/* read so far */
+	uint64_t entry_end;		/* where the last entry ends */
 };
 
 /* ------------------------------------------------------------ messages */
@@ -87,6 +89,9 @@ static int archive_fail(struct tar_src *t, const char *path)
 	if (path)
 		erofs_err(t->b, "cannot read tar entry '%s' of '%s': %s", path,
 			  t->shown, why ? why : "corrupt archive");
+	else if (t->nr_entries)
+		erofs_err(t->b, "cannot read tar archive '%s': %s (after entry '%s')",
+			  t->shown, why ? why : "corrupt archive", t->path);
 	else
 		erofs_err(t->b, "cannot read tar archive '%s': %s", t->shown,
 			  why ? why : "corrupt archive");
@@ -368,6 +373,23 @@ static void drop_xattrs(struct erofs_inode *inode)
 
 /* ------------------------------------------------------------ attributes */
 
+/*
+ * libarchive sets the group bits of the mode from an access ACL's group
+ * entry; with a mask entry the file's group bits are the mask's.
+ */
+static void acl_mode(struct erofs_inode *inode, struct archive_entry *e)
+{
+	int n = archive_entry_acl_reset(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS);
+	int type, perm, tag, id;
+	const char *name;
+
+	while (n-- > 0 && archive_entry_acl_next(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS,
+						 &type, &perm, &tag, &id,
+						 &name) == ARCHIVE_OK)
+		if (tag == ARCHIVE_ENTRY_ACL_MASK)
+			inode->mode = (inode->mode & ~070u) | ((perm & 7) << 3);
+}
+
 static int set_attrs(struct tar_src *t, struct erofs_inode *inode,
 		     struct archive_entry *e)
 {
@@ -397,6 +419,7 @@ static int set_attrs(struct tar_src *t, struct erofs_inode *inode,
 		inode->rdev_major = archive_entry_rdevmajor(e);
 		inode->rdev_minor = archive_entry_rdevminor(e);
 	}
+	acl_mode(inode, e);
 	return 0;
 }
 
@@ -523,6 +546,9 @@ static int read_xattrs(struct tar_src *t, struct erofs_inode *inode,
 		return 0;
 	archive_entry_xattr_reset(e);
 	while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+		/* bsdtar writes each one twice, as LIBARCHIVE.* and SCHILY.* */
+		if (has_xattr(inode, name))
+			continue;
 		ret = add_xattr(t, inode, name, value, size);
 		if (ret)
 			return ret;
@@ -715,6 +741,9 @@ static int read_data(struct tar_src *t, struct erofs_inode *inode)
 		}
 		covered += len;
 		expect = off + len;
+		t->entry_end = max_t(uint64_t, t->entry_end,
+				     round_up(archive_filter_bytes(t->a, 0) + len,
+					      512ull));
 	}
 	if (hash && expect < inode->size) {
 		ret = erofs_fingerprint_zeros(t->fp_ctx, inode->size - expect);
@@ -722,6 +751,7 @@ static int read_data(struct tar_src *t, struct erofs_inode *inode)
 			goto out;
 	}
 	if (hash) {
+		inode->fp_size = erofs_fingerprint_size(b);
 		ret = erofs_fingerprint_final(b, t->fp_ctx, inode);
 		if (ret)
 			goto out;
@@ -898,8 +928,8 @@ static int take_entry(struct tar_src *t, struct archive_entry *e)
 		default: {
 			char why[64];
 
-			snprintf(why, sizeof(why), "unsupported entry type 0%o",
-				 type);
+			snprintf(why, sizeof(why),
+				 "unsupported entry type (file type 0%o)", type);
 			return entry_err(t, t->path, -EOPNOTSUPP, why);
 		}
 		}
@@ -1217,7 +1247,27 @@ int erofs_source_tar_scan(struct erofs_build *b)
 			break;
 		}
 		first = false;
+		/* the data's end; a sparse entry's size is not its length here */
+		t.entry_end = archive_filter_bytes(t.a, 0);
+		if (!archive_entry_sparse_count(e) && archive_entry_size(e) > 0)
+			t.entry_end += round_up((uint64_t)archive_entry_size(e),
+						512ull);
 		ret = take_entry(&t, e);
+		t.nr_entries++;
+	}
+	/*
+	 * libarchive takes the end of the stream at an entry boundary for the
+	 * end of the archive: without the zero blocks that mark the end, the
+	 * archive was cut short.
+	 */
+	if (!ret && (uint64_t)archive_filter_bytes(t.a, 0) < t.entry_end + 512) {
+		if (t.nr_entries)
+			erofs_err(b, "cannot read tar archive '%s': it ends without the end-of-archive blocks, after entry '%s': truncated?",
+				  t.shown, t.path);
+		else
+			erofs_err(b, "cannot read tar archive '%s': it ends without the end-of-archive blocks: truncated?",
+				  t.shown);
+		ret = -EFSCORRUPTED;
 	}
 	if (!ret)
 		ret = drain(&t);
