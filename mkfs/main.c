@@ -667,8 +667,12 @@ static void print_summary(const struct erofs_mkfs_opts *o,
 		       " bytes stored once for several chunks (deduplicated).\n",
 		       r->chunked_files, r->dedupe_bytes);
 	for (unsigned int i = 0; i < r->nr_dicts; i++)
-		printf("Reused: %" PRIu64 " bytes of chunk data from blob %s.\n",
-		       r->reuse[i].bytes, r->reuse[i].id);
+		if (o->tar_mode == EROFS_TAR_INDEX)
+			printf("Device: the tar archive, id %s, read in place for %" PRIu64
+			       " bytes of file data.\n", r->reuse[i].id, r->reuse[i].bytes);
+		else
+			printf("Reused: %" PRIu64 " bytes of chunk data from blob %s.\n",
+			       r->reuse[i].bytes, r->reuse[i].id);
 	if (r->blob_path)
 		printf("Blob %s: %" PRIu64 " bytes, id %s.\n", r->blob_path,
 		       r->blob_bytes, r->blob_id);

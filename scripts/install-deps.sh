@@ -16,6 +16,8 @@ packages=(
 	# tests: Debian's erofs-utils 1.5 is the second checker; mount(8) and
 	# losetup(8) live in "mount", not in "util-linux"
 	erofs-utils attr acl python3 util-linux mount kmod openssl
+	# tests: archives to read with --tar
+	tar libarchive-tools gzip zstd xz-utils bzip2
 	# bench: the squashfs peer, GNU time for peak RSS, xz for the kernel tree
 	squashfs-tools time xz-utils
 	"$@"
