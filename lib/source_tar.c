@@ -30,111 +30,15 @@
 #include <unistd.h>
 #include <archive.h>
 #include <archive_entry.h>
-#include <openssl/evp.h>
 #include <xxhash.h>
 
 #include "internal.h"
 #include "fingerprint.h"
+#include "tar_stream.h"
+#include "tar_source.h"
 
-#define TAR_BUFSIZE	(1u << 20)
-#define SPOOL_ALIGN	4096ull
 #define WH_PREFIX	".wh."
 #define WH_OPAQUE	".wh..wh..opq"
-
-struct tar_src {
-	struct erofs_build *b;
-	struct archive *a;
-	int fd;
-	const char *shown;		/* the archive, for messages */
-	uint8_t *rbuf;
-	int read_err;			/* errno of a failed read, or 0 */
-	EVP_MD_CTX *id_ctx;		/* index mode: the archive's SHA-256 */
-	void *fp_ctx;
-	bool index;
-	uint64_t spool_end;
-
-	/* every entry by (directory, name) */
-	struct erofs_dentry **names;
-	uint64_t names_size, names_count;
-
-	/* directories that .wh..wh..opq made opaque */
-	struct erofs_inode **opaque;
-	size_t nr_opaque, cap_opaque;
-
-	char *path;			/* the entry's path below the root */
-	size_t path_len, path_cap;
-	char *link;			/* a hard link's target, likewise */
-	size_t link_cap;
-	uint64_t nr_entries;		/* read so far */
-	uint64_t entry_end;		/* where the last entry ends */
-};
-
-/* ------------------------------------------------------------ messages */
-
-static int entry_err(struct tar_src *t, const char *path, int err,
-		     const char *why)
-{
-	erofs_err(t->b, "cannot use tar entry '%s' of '%s': %s", path, t->shown,
-		  why);
-	return err;
-}
-
-static int archive_fail(struct tar_src *t, const char *path)
-{
-	const char *why = archive_error_string(t->a);
-	int err = t->read_err ? -t->read_err : -EFSCORRUPTED;
-
-	if (t->read_err)
-		why = strerror(t->read_err);
-	if (path)
-		erofs_err(t->b, "cannot read tar entry '%s' of '%s': %s", path,
-			  t->shown, why ? why : "corrupt archive");
-	else if (t->nr_entries)
-		erofs_err(t->b, "cannot read tar archive '%s': %s (after entry '%s')",
-			  t->shown, why ? why : "corrupt archive", t->path);
-	else
-		erofs_err(t->b, "cannot read tar archive '%s': %s", t->shown,
-			  why ? why : "corrupt archive");
-	return err;
-}
-
-/* ------------------------------------------------------------ the stream */
-
-static la_ssize_t tar_read(struct archive *a, void *priv, const void **buf)
-{
-	struct tar_src *t = priv;
-	ssize_t n;
-
-	do {
-		n = read(t->fd, t->rbuf, TAR_BUFSIZE);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		t->read_err = errno;
-		archive_set_error(a, errno, "%s", strerror(errno));
-		return -1;
-	}
-	if (t->id_ctx && n && !EVP_DigestUpdate(t->id_ctx, t->rbuf, n)) {
-		archive_set_error(a, EINVAL, "digest failed");
-		return -1;
-	}
-	*buf = t->rbuf;
-	return n;
-}
-
-/* what follows the end-of-archive blocks: hashed, and a writer not cut off */
-static int drain(struct tar_src *t)
-{
-	const void *buf;
-
-	for (;;) {
-		la_ssize_t n = tar_read(t->a, t, &buf);
-
-		if (n < 0)
-			return archive_fail(t, NULL);
-		if (!n)
-			return 0;
-	}
-}
 
 /* ------------------------------------------------------------ names */
 
@@ -144,7 +48,7 @@ static uint64_t name_hash(const struct erofs_inode *dir, const char *name,
 	return XXH3_64bits_withSeed(name, len, (uint64_t)(uintptr_t)dir);
 }
 
-static struct erofs_dentry *lookup(struct tar_src *t, struct erofs_inode *dir,
+static struct erofs_dentry *lookup(struct erofs_tar_src *t, struct erofs_inode *dir,
 				   const char *name, size_t len)
 {
 	uint64_t i;
@@ -173,7 +77,7 @@ static void names_put(struct erofs_dentry **tab, uint64_t size,
 	tab[i] = d;
 }
 
-static int names_insert(struct tar_src *t, struct erofs_dentry *d)
+static int names_insert(struct erofs_tar_src *t, struct erofs_dentry *d)
 {
 	if ((t->names_count + 1) * 2 > t->names_size) {
 		uint64_t nsize = t->names_size ? t->names_size * 2 : 1024, j;
@@ -235,7 +139,7 @@ static int normalize(const char *raw, char **out, size_t *cap, size_t *olen)
 }
 
 /* an entry or any directory above it left out by --exclude-* */
-static bool excluded(struct tar_src *t)
+static bool excluded(struct erofs_tar_src *t)
 {
 	const struct erofs_mkfs_opts *o = t->b->opts;
 	bool ex = false;
@@ -253,7 +157,7 @@ static bool excluded(struct tar_src *t)
 
 /* ------------------------------------------------------------ the tree */
 
-static struct erofs_inode *new_inode(struct tar_src *t)
+static struct erofs_inode *new_inode(struct erofs_tar_src *t)
 {
 	struct erofs_inode *inode = erofs_new_inode(t->b);
 
@@ -268,7 +172,7 @@ static void implicit_dir(struct erofs_inode *inode)
 	inode->mode = S_IFDIR | 0755;
 }
 
-static struct erofs_dentry *add_entry(struct tar_src *t, struct erofs_inode *dir,
+static struct erofs_dentry *add_entry(struct erofs_tar_src *t, struct erofs_inode *dir,
 				      const char *name, size_t len)
 {
 	struct erofs_dentry *d = erofs_new_dentry(dir, name, len);
@@ -286,7 +190,7 @@ static struct erofs_dentry *add_entry(struct tar_src *t, struct erofs_inode *dir
 }
 
 /* the directory holding t->path, made where missing; *name: the last part */
-static int find_parent(struct tar_src *t, struct erofs_inode **dirp,
+static int find_parent(struct erofs_tar_src *t, struct erofs_inode **dirp,
 		       const char **name)
 {
 	struct erofs_inode *dir = t->b->root;
@@ -319,7 +223,7 @@ static int find_parent(struct tar_src *t, struct erofs_inode **dirp,
 			*slash = '/';
 			if (ret < 0)
 				return -ENOMEM;
-			ret = entry_err(t, t->path, -ENOTDIR, why);
+			ret = erofs_tar_entry_err(t, t->path, -ENOTDIR, why);
 			free(why);
 			return ret;
 		}
@@ -338,7 +242,7 @@ toolong:
 }
 
 /* the entry a path names now, or NULL */
-static struct erofs_dentry *resolve(struct tar_src *t, const char *path)
+static struct erofs_dentry *resolve(struct erofs_tar_src *t, const char *path)
 {
 	struct erofs_inode *dir = t->b->root;
 	struct erofs_dentry *d = NULL;
@@ -371,428 +275,6 @@ static void drop_xattrs(struct erofs_inode *inode)
 	inode->nr_xattrs = 0;
 }
 
-/* ------------------------------------------------------------ attributes */
-
-/*
- * libarchive sets the group bits of the mode from an access ACL's group
- * entry; with a mask entry the file's group bits are the mask's.
- */
-static void acl_mode(struct erofs_inode *inode, struct archive_entry *e)
-{
-	int n = archive_entry_acl_reset(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS);
-	int type, perm, tag, id;
-	const char *name;
-
-	while (n-- > 0 && archive_entry_acl_next(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS,
-						 &type, &perm, &tag, &id,
-						 &name) == ARCHIVE_OK)
-		if (tag == ARCHIVE_ENTRY_ACL_MASK)
-			inode->mode = (inode->mode & ~070u) | ((perm & 7) << 3);
-}
-
-static int set_attrs(struct tar_src *t, struct erofs_inode *inode,
-		     struct archive_entry *e)
-{
-	const struct erofs_mkfs_opts *o = t->b->opts;
-	la_int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
-
-	if (uid < 0 || uid > UINT32_MAX || gid < 0 || gid > UINT32_MAX)
-		return entry_err(t, t->path, -EOVERFLOW,
-				 "owner or group out of range");
-	inode->mode = archive_entry_mode(e);
-	inode->uid = o->force_uid >= 0 ? (uint32_t)o->force_uid : (uint32_t)uid;
-	inode->gid = o->force_gid >= 0 ? (uint32_t)o->force_gid : (uint32_t)gid;
-	inode->mtime = 0;
-	inode->mtime_nsec = 0;
-	if (archive_entry_mtime_is_set(e)) {
-		inode->mtime = archive_entry_mtime(e);
-		inode->mtime_nsec = archive_entry_mtime_nsec(e);
-		if (inode->mtime_nsec >= 1000000000)
-			inode->mtime_nsec = 0;
-	}
-	if (o->fixed_time ||
-	    (o->clamp_time && inode->mtime >= o->timestamp)) {
-		inode->mtime = o->timestamp;
-		inode->mtime_nsec = 0;
-	}
-	if (S_ISCHR(inode->mode) || S_ISBLK(inode->mode)) {
-		inode->rdev_major = archive_entry_rdevmajor(e);
-		inode->rdev_minor = archive_entry_rdevminor(e);
-	}
-	acl_mode(inode, e);
-	return 0;
-}
-
-static int add_xattr(struct tar_src *t, struct erofs_inode *inode,
-		     const char *name, const void *value, size_t size)
-{
-	int ret = erofs_xattr_add(t->b, inode, name, value, size);
-
-	if (ret == -EOPNOTSUPP) {
-		erofs_warn(t->b, "leaving out xattr %s of tar entry '%s': EROFS has no namespace for it",
-			   name, t->path);
-		return 0;
-	}
-	if (ret == -E2BIG || ret == -ENAMETOOLONG)
-		erofs_err(t->b, "cannot store xattr %s of tar entry '%s': too large for EROFS",
-			  name, t->path);
-	return ret;
-}
-
-/*
- * POSIX ACLs that the archive keeps as ACL records (SCHILY.acl.*) rather
- * than as xattrs, in the system.posix_acl_* form a directory source reads.
- */
-struct acl_ent {
-	uint16_t tag, perm;
-	uint32_t id;
-};
-
-static void put_le(uint8_t *p, uint32_t v, unsigned int bytes)
-{
-	unsigned int i;
-
-	for (i = 0; i < bytes; i++)
-		p[i] = v >> (8 * i);
-}
-
-static int acl_ent_cmp(const void *x, const void *y)
-{
-	const struct acl_ent *a = x, *c = y;
-
-	if (a->tag != c->tag)
-		return a->tag < c->tag ? -1 : 1;
-	return a->id < c->id ? -1 : a->id > c->id;
-}
-
-static int add_acl(struct tar_src *t, struct erofs_inode *inode,
-		   struct archive_entry *e, int type, const char *name)
-{
-	struct acl_ent *v;
-	uint8_t *buf;
-	int n, i = 0, k, etype, perm, tag, id, ret;
-	const char *ename;
-
-	n = archive_entry_acl_reset(e, type);
-	if (n <= 0)
-		return 0;
-	v = calloc(n, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	while (i < n && archive_entry_acl_next(e, type, &etype, &perm, &tag, &id,
-					       &ename) == ARCHIVE_OK) {
-		switch (tag) {
-		case ARCHIVE_ENTRY_ACL_USER_OBJ:
-			v[i] = (struct acl_ent){ 0x01, 0, UINT32_MAX };
-			break;
-		case ARCHIVE_ENTRY_ACL_USER:
-			v[i] = (struct acl_ent){ 0x02, 0, (uint32_t)id };
-			break;
-		case ARCHIVE_ENTRY_ACL_GROUP_OBJ:
-			v[i] = (struct acl_ent){ 0x04, 0, UINT32_MAX };
-			break;
-		case ARCHIVE_ENTRY_ACL_GROUP:
-			v[i] = (struct acl_ent){ 0x08, 0, (uint32_t)id };
-			break;
-		case ARCHIVE_ENTRY_ACL_MASK:
-			v[i] = (struct acl_ent){ 0x10, 0, UINT32_MAX };
-			break;
-		case ARCHIVE_ENTRY_ACL_OTHER:
-			v[i] = (struct acl_ent){ 0x20, 0, UINT32_MAX };
-			break;
-		default:
-			continue;
-		}
-		v[i++].perm = perm & 7;
-	}
-	n = i;
-	qsort(v, n, sizeof(*v), acl_ent_cmp);
-	buf = malloc(4 + 8 * (size_t)n);
-	if (!buf) {
-		free(v);
-		return -ENOMEM;
-	}
-	put_le(buf, 2, 4);	/* the xattr format's version */
-	for (k = 0; k < n; k++) {
-		put_le(buf + 4 + 8 * k, v[k].tag, 2);
-		put_le(buf + 6 + 8 * k, v[k].perm, 2);
-		put_le(buf + 8 + 8 * k, v[k].id, 4);
-	}
-	ret = add_xattr(t, inode, name, buf, 4 + 8 * (size_t)n);
-	free(buf);
-	free(v);
-	return ret;
-}
-
-static bool has_xattr(const struct erofs_inode *inode, const char *name)
-{
-	uint16_t i;
-
-	for (i = 0; i < inode->nr_xattrs; i++)
-		if (!strcmp(inode->xattrs[i]->name, name))
-			return true;
-	return false;
-}
-
-static int read_xattrs(struct tar_src *t, struct erofs_inode *inode,
-		       struct archive_entry *e)
-{
-	const char *name;
-	const void *value;
-	size_t size;
-	int ret;
-
-	if (t->b->opts->xattr_tolerance < 0)
-		return 0;
-	archive_entry_xattr_reset(e);
-	while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
-		/* bsdtar writes each one twice, as LIBARCHIVE.* and SCHILY.* */
-		if (has_xattr(inode, name))
-			continue;
-		ret = add_xattr(t, inode, name, value, size);
-		if (ret)
-			return ret;
-	}
-	if (!has_xattr(inode, "system.posix_acl_access")) {
-		ret = add_acl(t, inode, e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS,
-			      "system.posix_acl_access");
-		if (ret)
-			return ret;
-	}
-	if (S_ISDIR(inode->mode) && !has_xattr(inode, "system.posix_acl_default"))
-		return add_acl(t, inode, e, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT,
-			       "system.posix_acl_default");
-	return 0;
-}
-
-/* ------------------------------------------------------------ file data */
-
-static int add_extent(struct erofs_inode *inode, uint32_t *cap, uint64_t off,
-		      uint64_t len)
-{
-	struct erofs_extent *last = inode->nr_extents ?
-		&inode->extents[inode->nr_extents - 1] : NULL;
-
-	if (last && last->off + last->len == off) {
-		last->len += len;
-		return 0;
-	}
-	if (inode->nr_extents == *cap) {
-		struct erofs_extent *n;
-
-		*cap = *cap ? *cap * 2 : 8;
-		n = realloc(inode->extents, *cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		inode->extents = n;
-	}
-	inode->extents[inode->nr_extents++] =
-		(struct erofs_extent){ .off = off, .len = len };
-	return 0;
-}
-
-static int spool_write(struct tar_src *t, const void *buf, size_t len,
-		       uint64_t off)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = pwrite(t->b->spool_fd, p, len, off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			erofs_err(t->b, "failed to write the spool next to image '%s': %s",
-				  t->b->opts->image_path, strerror(errno));
-			return -errno;
-		}
-		p += n;
-		off += n;
-		len -= n;
-	}
-	return 0;
-}
-
-/*
- * Index mode: a sparse entry's data regions lie one after the other in the
- * archive.  Chunks as large as the regions' alignment allow, each all hole
- * or all data in place; the planner merges what it can.
- */
-static int index_chunks(struct tar_src *t, struct erofs_inode *inode,
-			const uint64_t *phys)
-{
-	struct erofs_build *b = t->b;
-	uint64_t align = 0, cs;
-	uint32_t i, c, cb;
-
-	for (i = 0; i < inode->nr_extents; i++) {
-		const struct erofs_extent *x = &inode->extents[i];
-
-		align |= x->off | phys[i];
-		if (x->off + x->len < inode->size)
-			align |= x->len;
-	}
-	cb = align ? __builtin_ctzll(align) : 63;
-	if (cb < b->blkszbits)
-		return entry_err(t, t->path, -EINVAL,
-				 "its sparse data is not at 512-byte boundaries, so it cannot be read in place");
-	cb = min_t(uint32_t, cb - b->blkszbits, EROFS_CHUNK_FORMAT_BLKBITS_MASK);
-	while (cb && DIV_ROUND_UP(inode->size, (uint64_t)b->bs << cb) < 2)
-		cb--;
-	cs = (uint64_t)b->bs << cb;
-	if (DIV_ROUND_UP(inode->size, cs) > UINT32_MAX)
-		return -EFBIG;
-	inode->wchunkbits = cb;
-	inode->nr_wchunks = DIV_ROUND_UP(inode->size, cs);
-	inode->chunks = calloc(inode->nr_wchunks, sizeof(*inode->chunks));
-	if (!inode->chunks)
-		return -ENOMEM;
-	for (c = 0, i = 0; c < inode->nr_wchunks; c++) {
-		uint64_t start = c * cs;
-		struct erofs_chunk *ch = &inode->chunks[c];
-
-		while (i < inode->nr_extents &&
-		       inode->extents[i].off + inode->extents[i].len <= start)
-			i++;
-		if (i == inode->nr_extents || inode->extents[i].off > start) {
-			ch->flags = EROFS_CHUNK_HOLE;
-			continue;
-		}
-		ch->flags = EROFS_CHUNK_EXT;
-		ch->blk = (phys[i] + (start - inode->extents[i].off)) >>
-			  b->blkszbits;
-	}
-	inode->datalayout = EROFS_INODE_CHUNK_BASED;
-	b->any_chunked = true;
-	return 0;
-}
-
-static int read_data(struct tar_src *t, struct erofs_inode *inode)
-{
-	struct erofs_build *b = t->b;
-	uint64_t base = round_up(t->spool_end, SPOOL_ALIGN), expect = 0;
-	uint64_t covered = 0, *phys = NULL;
-	uint32_t cap = 0;
-	bool hash = b->fp_md != NULL;
-	int ret;
-
-	if (hash) {
-		ret = erofs_fingerprint_init(b, &t->fp_ctx);
-		if (ret)
-			return ret;
-	}
-	for (;;) {
-		const void *buf;
-		size_t len;
-		la_int64_t off;
-		int r = archive_read_data_block(t->a, &buf, &len, &off);
-
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r < ARCHIVE_WARN)
-			return archive_fail(t, t->path);
-		if (off < 0 || (uint64_t)off < expect ||
-		    (uint64_t)off + len > inode->size)
-			return entry_err(t, t->path, -EFSCORRUPTED,
-					 "its data does not fit its size");
-		if (!len)
-			continue;
-		if (hash && (uint64_t)off > expect) {
-			ret = erofs_fingerprint_zeros(t->fp_ctx, off - expect);
-			if (ret)
-				return ret;
-		}
-		if (hash) {
-			ret = erofs_fingerprint_update(t->fp_ctx, buf, len);
-			if (ret)
-				return ret;
-		}
-		if (t->index) {
-			uint64_t pos = archive_filter_bytes(t->a, 0);
-			struct erofs_extent *last = inode->nr_extents ?
-				&inode->extents[inode->nr_extents - 1] : NULL;
-			uint32_t n = inode->nr_extents;
-
-			/* contiguous in the file: contiguous in the archive */
-			if (last && last->off + last->len == (uint64_t)off &&
-			    phys[n - 1] + last->len != pos)
-				return entry_err(t, t->path, -EFSCORRUPTED,
-						 "its data is not where the archive says");
-			ret = add_extent(inode, &cap, off, len);
-			if (ret)
-				return ret;
-			if (inode->nr_extents != n) {
-				uint64_t *np = realloc(phys, cap * sizeof(*np));
-
-				if (!np) {
-					free(phys);
-					return -ENOMEM;
-				}
-				phys = np;
-				phys[n] = pos;
-			}
-		} else {
-			ret = spool_write(t, buf, len, base + off);
-			if (ret)
-				return ret;
-			ret = add_extent(inode, &cap, off, len);
-			if (ret)
-				return ret;
-		}
-		covered += len;
-		expect = off + len;
-		t->entry_end = max_t(uint64_t, t->entry_end,
-				     round_up(archive_filter_bytes(t->a, 0) + len,
-					      512ull));
-	}
-	if (hash && expect < inode->size) {
-		ret = erofs_fingerprint_zeros(t->fp_ctx, inode->size - expect);
-		if (ret)
-			goto out;
-	}
-	if (hash) {
-		inode->fp_size = erofs_fingerprint_size(b);
-		ret = erofs_fingerprint_final(b, t->fp_ctx, inode);
-		if (ret)
-			goto out;
-	}
-
-	if (t->index) {
-		/* one run from offset 0 to the end: flat, in place */
-		if (inode->nr_extents == 1 && !inode->extents[0].off &&
-		    inode->extents[0].len == inode->size) {
-			inode->ext_data = true;
-			inode->datalayout = EROFS_INODE_FLAT_PLAIN;
-			inode->ext_blk = phys[0] >> b->blkszbits;
-			if (phys[0] & (b->bs - 1))
-				ret = entry_err(t, t->path, -EINVAL,
-						"its data is not at a 512-byte boundary, so it cannot be read in place");
-		} else {
-			inode->ext_data = true;
-			ret = index_chunks(t, inode, phys);
-		}
-		free(inode->extents);
-		inode->extents = NULL;
-		inode->nr_extents = 0;
-		goto out;
-	}
-	inode->spool_off = base;
-	t->spool_end = base + inode->size;
-	/* as a directory source sees it: chunk-based when a block is a hole */
-	if (inode->size < b->bs || covered + b->bs > inode->size) {
-		free(inode->extents);
-		inode->extents = NULL;
-		inode->nr_extents = 0;
-	} else if (!inode->extents) {
-		inode->extents = malloc(sizeof(*inode->extents));
-		if (!inode->extents)
-			ret = -ENOMEM;
-	}
-out:
-	free(phys);
-	return ret;
-}
-
 /* ------------------------------------------------------------ entries */
 
 static bool is_whiteout(const struct erofs_inode *inode)
@@ -800,7 +282,7 @@ static bool is_whiteout(const struct erofs_inode *inode)
 	return S_ISCHR(inode->mode) && !inode->rdev_major && !inode->rdev_minor;
 }
 
-static int note_opaque(struct tar_src *t, struct erofs_inode *dir)
+static int note_opaque(struct erofs_tar_src *t, struct erofs_inode *dir)
 {
 	if (t->nr_opaque == t->cap_opaque) {
 		size_t cap = t->cap_opaque ? t->cap_opaque * 2 : 16;
@@ -816,7 +298,7 @@ static int note_opaque(struct tar_src *t, struct erofs_inode *dir)
 }
 
 /* --oci: 1 when the entry was a marker and is consumed */
-static int oci_marker(struct tar_src *t, struct archive_entry *e,
+static int oci_marker(struct erofs_tar_src *t, struct archive_entry *e,
 		      struct erofs_inode *dir, const char *name)
 {
 	size_t len = strlen(name);
@@ -840,7 +322,7 @@ static int oci_marker(struct tar_src *t, struct archive_entry *e,
 	len -= 4;
 	if (!len || (len == 1 && name[0] == '.') ||
 	    (len == 2 && name[0] == '.' && name[1] == '.'))
-		return entry_err(t, t->path, -EINVAL,
+		return erofs_tar_entry_err(t, t->path, -EINVAL,
 				 "a whiteout must name an entry of its directory");
 	d = lookup(t, dir, name, len);
 	/* this layer's own entry at the name stays */
@@ -849,7 +331,7 @@ static int oci_marker(struct tar_src *t, struct archive_entry *e,
 	wh = new_inode(t);
 	if (IS_ERR(wh))
 		return PTR_ERR(wh);
-	ret = set_attrs(t, wh, e);
+	ret = erofs_tar_set_attrs(t, wh, e);
 	if (ret)
 		return ret;
 	wh->mode = S_IFCHR | (wh->mode & 07777);
@@ -864,7 +346,7 @@ static int oci_marker(struct tar_src *t, struct archive_entry *e,
 	return 1;
 }
 
-static int take_entry(struct tar_src *t, struct archive_entry *e)
+static int take_entry(struct erofs_tar_src *t, struct archive_entry *e)
 {
 	struct erofs_build *b = t->b;
 	const char *raw = archive_entry_pathname(e), *name = NULL, *target;
@@ -874,10 +356,10 @@ static int take_entry(struct tar_src *t, struct archive_entry *e)
 	int ret;
 
 	if (!raw)
-		return archive_fail(t, "?");
+		return erofs_tar_fail(t, "?");
 	ret = normalize(raw, &t->path, &t->path_cap, &t->path_len);
 	if (ret == -EXDEV)
-		return entry_err(t, raw, -EXDEV, "its path leaves the root");
+		return erofs_tar_entry_err(t, raw, -EXDEV, "its path leaves the root");
 	if (ret)
 		return ret;
 	target = archive_entry_hardlink(e);
@@ -887,17 +369,17 @@ static int take_entry(struct tar_src *t, struct archive_entry *e)
 	/* the root itself */
 	if (!t->path_len) {
 		if (target || type != AE_IFDIR)
-			return entry_err(t, raw, -EINVAL,
+			return erofs_tar_entry_err(t, raw, -EINVAL,
 					 "the root must be a directory");
 		drop_xattrs(b->root);
-		ret = set_attrs(t, b->root, e);
-		return ret ? ret : read_xattrs(t, b->root, e);
+		ret = erofs_tar_set_attrs(t, b->root, e);
+		return ret ? ret : erofs_tar_read_xattrs(t, b->root, e);
 	}
 
 	if (target) {
 		ret = normalize(target, &t->link, &t->link_cap, &(size_t){ 0 });
 		if (ret == -EXDEV)
-			return entry_err(t, t->path, -EXDEV,
+			return erofs_tar_entry_err(t, t->path, -EXDEV,
 					 "its hard link target leaves the root");
 		if (ret)
 			return ret;
@@ -908,12 +390,12 @@ static int take_entry(struct tar_src *t, struct archive_entry *e)
 			if (asprintf(&why, "hard link to '%s', which is not in the archive before it",
 				     t->link) < 0)
 				return -ENOMEM;
-			ret = entry_err(t, t->path, -ENOENT, why);
+			ret = erofs_tar_entry_err(t, t->path, -ENOENT, why);
 			free(why);
 			return ret;
 		}
 		if (S_ISDIR(ld->inode->mode))
-			return entry_err(t, t->path, -EPERM,
+			return erofs_tar_entry_err(t, t->path, -EPERM,
 					 "hard link to a directory");
 	} else {
 		switch (type) {
@@ -930,7 +412,7 @@ static int take_entry(struct tar_src *t, struct archive_entry *e)
 
 			snprintf(why, sizeof(why),
 				 "unsupported entry type (file type 0%o)", type);
-			return entry_err(t, t->path, -EOPNOTSUPP, why);
+			return erofs_tar_entry_err(t, t->path, -EOPNOTSUPP, why);
 		}
 		}
 	}
@@ -958,14 +440,14 @@ static int take_entry(struct tar_src *t, struct archive_entry *e)
 	/* a directory over a directory: only the attributes change */
 	if (d && type == AE_IFDIR && S_ISDIR(d->inode->mode)) {
 		drop_xattrs(d->inode);
-		ret = set_attrs(t, d->inode, e);
-		return ret ? ret : read_xattrs(t, d->inode, e);
+		ret = erofs_tar_set_attrs(t, d->inode, e);
+		return ret ? ret : erofs_tar_read_xattrs(t, d->inode, e);
 	}
 
 	inode = new_inode(t);
 	if (IS_ERR(inode))
 		return PTR_ERR(inode);
-	ret = set_attrs(t, inode, e);
+	ret = erofs_tar_set_attrs(t, inode, e);
 	if (ret)
 		return ret;
 	if (type == AE_IFLNK) {
@@ -973,28 +455,28 @@ static int take_entry(struct tar_src *t, struct archive_entry *e)
 		size_t len = s ? strlen(s) : 0;
 
 		if (!len)
-			return entry_err(t, t->path, -EINVAL,
+			return erofs_tar_entry_err(t, t->path, -EINVAL,
 					 "a symlink without a target");
 		if (len > PATH_MAX)
-			return entry_err(t, t->path, -ENAMETOOLONG,
+			return erofs_tar_entry_err(t, t->path, -ENAMETOOLONG,
 					 "symlink target too long");
 		inode->symlink = strdup(s);
 		if (!inode->symlink)
 			return -ENOMEM;
 		inode->size = len;
 	}
-	ret = read_xattrs(t, inode, e);
+	ret = erofs_tar_read_xattrs(t, inode, e);
 	if (ret)
 		return ret;
 	if (type == AE_IFREG) {
 		la_int64_t size = archive_entry_size(e);
 
 		if (size < 0)
-			return entry_err(t, t->path, -EFSCORRUPTED,
+			return erofs_tar_entry_err(t, t->path, -EFSCORRUPTED,
 					 "negative size");
 		inode->size = size;
 		if (size) {
-			ret = read_data(t, inode);
+			ret = erofs_tar_read_data(t, inode);
 			if (ret)
 				return ret;
 		}
@@ -1057,7 +539,7 @@ static void free_inode(struct erofs_inode *inode)
 	free(inode);
 }
 
-static int finish_tree(struct tar_src *t)
+static int finish_tree(struct erofs_tar_src *t)
 {
 	struct erofs_build *b = t->b;
 	uint64_t i, n;
@@ -1069,7 +551,7 @@ static int finish_tree(struct tar_src *t)
 	for (k = 0; k < t->nr_opaque; k++) {
 		struct erofs_inode *dir = t->opaque[k];
 
-		if (!dir->ext_seen || has_xattr(dir, "trusted.overlay.opaque"))
+		if (!dir->ext_seen || erofs_tar_has_xattr(dir, "trusted.overlay.opaque"))
 			continue;
 		ret = erofs_xattr_add(b, dir, "trusted.overlay.opaque", "y", 1);
 		if (ret)
@@ -1088,18 +570,15 @@ static int finish_tree(struct tar_src *t)
 }
 
 /* index mode: the archive as the one device, named by its SHA-256 */
-static int add_device(struct tar_src *t)
+static int add_device(struct erofs_tar_src *t, const uint8_t *digest)
 {
 	struct erofs_build *b = t->b;
-	uint8_t digest[EVP_MAX_MD_SIZE];
 	static const char digits[] = "0123456789abcdef";
 	char id[65], *what;
-	unsigned int dlen, i;
+	unsigned int i;
 	uint64_t k;
 	int ref;
 
-	if (!EVP_DigestFinal_ex(t->id_ctx, digest, &dlen) || dlen != 32)
-		return -EINVAL;
 	for (i = 0; i < 32; i++) {
 		id[2 * i] = digits[digest[i] >> 4];
 		id[2 * i + 1] = digits[digest[i] & 15];
@@ -1161,11 +640,12 @@ static int open_spool(struct erofs_build *b)
 	return 0;
 }
 
-static int open_archive(struct tar_src *t)
+static int open_archive(struct erofs_tar_src *t)
 {
 	struct erofs_build *b = t->b;
 	const char *path = b->opts->source_path;
 	struct stat st;
+	int ret;
 
 	t->shown = path ? path : "-";
 	if (!path) {
@@ -1186,28 +666,27 @@ static int open_archive(struct tar_src *t)
 				  t->shown);
 			return -EINVAL;
 		}
-		t->id_ctx = EVP_MD_CTX_new();
-		if (!t->id_ctx || !EVP_DigestInit_ex(t->id_ctx, EVP_sha256(), NULL))
-			return -ENOMEM;
 	}
 	posix_fadvise(t->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	t->rbuf = malloc(TAR_BUFSIZE);
-	t->a = archive_read_new();
-	if (!t->rbuf || !t->a)
-		return -ENOMEM;
-	if (archive_read_support_filter_all(t->a) < ARCHIVE_WARN ||
-	    archive_read_support_format_tar(t->a) != ARCHIVE_OK)
-		return archive_fail(t, NULL);
-	if (archive_read_open(t->a, t, NULL, tar_read, NULL) != ARCHIVE_OK)
-		return archive_fail(t, NULL);
+	ret = erofs_tar_stream_open(t->fd, t->index, &t->st);
+	if (ret == -ENOMEM || ret == -EAGAIN)
+		return ret;
+	if (ret)
+		return erofs_tar_fail(t, NULL);
+	t->a = erofs_tar_stream_archive(t->st);
+	if (t->index && erofs_tar_stream_filter(t->st)) {
+		erofs_err(b, "cannot use tar archive '%s' in index mode: it is %s-compressed, and the image can only read uncompressed data in place",
+			  t->shown, erofs_tar_stream_filter(t->st));
+		return -EINVAL;
+	}
 	return 0;
 }
 
 int erofs_source_tar_scan(struct erofs_build *b)
 {
-	struct tar_src t = { .b = b, .fd = -1 };
+	struct erofs_tar_src t = { .b = b, .fd = -1 };
 	struct archive_entry *e;
-	bool first = true;
+	uint8_t digest[32];
 	int ret, r;
 
 	t.index = b->opts->tar_mode == EROFS_TAR_INDEX;
@@ -1234,19 +713,12 @@ int erofs_source_tar_scan(struct erofs_build *b)
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN) {
-			ret = archive_fail(&t, NULL);
+			ret = erofs_tar_fail(&t, NULL);
 			break;
 		}
 		if (r == ARCHIVE_WARN)
 			erofs_dbg(b, "tar archive '%s': %s", t.shown,
 				  archive_error_string(t.a));
-		if (first && t.index && archive_filter_count(t.a) > 1) {
-			erofs_err(b, "cannot use tar archive '%s' in index mode: it is %s-compressed, and the image can only read uncompressed data in place",
-				  t.shown, archive_filter_name(t.a, 0));
-			ret = -EINVAL;
-			break;
-		}
-		first = false;
 		/* the data's end; a sparse entry's size is not its length here */
 		t.entry_end = archive_filter_bytes(t.a, 0);
 		if (!archive_entry_sparse_count(e) && archive_entry_size(e) > 0)
@@ -1269,19 +741,20 @@ int erofs_source_tar_scan(struct erofs_build *b)
 				  t.shown);
 		ret = -EFSCORRUPTED;
 	}
-	if (!ret)
-		ret = drain(&t);
+	if (!ret) {
+		ret = erofs_tar_stream_finish(t.st, digest);
+		if (ret)
+			erofs_err(b, "cannot read tar archive '%s': %s", t.shown,
+				  strerror(-ret));
+	}
 	if (!ret)
 		ret = finish_tree(&t);
 	if (!ret && t.index)
-		ret = add_device(&t);
+		ret = add_device(&t, digest);
 
-	if (t.a)
-		archive_read_free(t.a);
+	erofs_tar_stream_close(t.st);
 	if (t.fd > STDIN_FILENO)
 		close(t.fd);
-	free(t.rbuf);
-	EVP_MD_CTX_free(t.id_ctx);
 	erofs_fingerprint_free_ctx(t.fp_ctx);
 	free(t.names);
 	free(t.opaque);
