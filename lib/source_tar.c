@@ -735,7 +735,7 @@ int erofs_source_tar_scan(struct erofs_build *b)
 	if (!ret && (uint64_t)archive_filter_bytes(t.a, 0) < t.entry_end + 512) {
 		if (t.nr_entries)
 			erofs_err(b, "cannot read tar archive '%s': it ends without the end-of-archive blocks, after entry '%s': truncated?",
-				  t.shown, t.path);
+				  t.shown, t.path_len ? t.path : ".");
 		else
 			erofs_err(b, "cannot read tar archive '%s': it ends without the end-of-archive blocks: truncated?",
 				  t.shown);

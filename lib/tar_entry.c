@@ -38,7 +38,8 @@ int erofs_tar_fail(struct erofs_tar_src *t, const char *path)
 			  t->shown, why ? why : "corrupt archive");
 	else if (t->nr_entries)
 		erofs_err(t->b, "cannot read tar archive '%s': %s (after entry '%s')",
-			  t->shown, why ? why : "corrupt archive", t->path);
+			  t->shown, why ? why : "corrupt archive",
+			  t->path_len ? t->path : ".");
 	else
 		erofs_err(t->b, "cannot read tar archive '%s': %s", t->shown,
 			  why ? why : "corrupt archive");
