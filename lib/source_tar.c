@@ -760,6 +760,7 @@ int erofs_source_tar_scan(struct erofs_build *b)
 	free(t.opaque);
 	free(t.path);
 	free(t.link);
+	free(t.phys);
 	return ret;
 }
 

@@ -346,7 +346,7 @@ int erofs_tar_read_data(struct erofs_tar_src *t, struct erofs_inode *inode)
 {
 	struct erofs_build *b = t->b;
 	uint64_t base = round_up(t->spool_end, SPOOL_ALIGN), expect = 0;
-	uint64_t covered = 0, *phys = NULL;
+	uint64_t covered = 0, *phys = t->phys;
 	uint32_t cap = 0;
 	bool hash = b->fp_md != NULL;
 	int ret;
@@ -397,13 +397,16 @@ int erofs_tar_read_data(struct erofs_tar_src *t, struct erofs_inode *inode)
 			if (ret)
 				return ret;
 			if (inode->nr_extents != n) {
-				uint64_t *np = realloc(phys, cap * sizeof(*np));
+				if (n == t->phys_cap) {
+					size_t c = n ? 2 * n : 16;
+					uint64_t *np = realloc(t->phys,
+							       c * sizeof(*np));
 
-				if (!np) {
-					free(phys);
-					return -ENOMEM;
+					if (!np)
+						return -ENOMEM;
+					t->phys = phys = np;
+					t->phys_cap = c;
 				}
-				phys = np;
 				phys[n] = pos;
 			}
 		} else {
@@ -464,7 +467,6 @@ int erofs_tar_read_data(struct erofs_tar_src *t, struct erofs_inode *inode)
 			ret = -ENOMEM;
 	}
 out:
-	free(phys);
 	return ret;
 }
 

@@ -35,6 +35,8 @@ struct erofs_tar_src {
 	size_t link_cap;
 	uint64_t nr_entries;		/* read so far */
 	uint64_t entry_end;		/* where the last entry ends */
+	uint64_t *phys;			/* index mode: where each data run is */
+	size_t phys_cap;
 };
 
 int erofs_tar_entry_err(struct erofs_tar_src *t, const char *path, int err,

@@ -747,7 +747,8 @@ static int digest_chunks(struct worker *w, struct erofs_inode *inode, int fd)
 {
 	struct erofs_build *b = w->b;
 	uint64_t cs = (uint64_t)b->bs << inode->wchunkbits;
-	bool fp = inode->fp_source == EROFS_FP_COMPUTED;
+	/* a tar source computes it from the stream */
+	bool fp = inode->fp_source == EROFS_FP_COMPUTED && !inode->fp_value;
 	unsigned int dlen;
 	uint32_t c;
 	int ret;
