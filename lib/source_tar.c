@@ -139,7 +139,7 @@ static int normalize(const char *raw, char **out, size_t *cap, size_t *olen)
 }
 
 /* an entry or any directory above it left out by --exclude-* */
-static bool excluded(struct erofs_tar_src *t)
+static bool excluded(struct erofs_tar_src *t, char *path)
 {
 	const struct erofs_mkfs_opts *o = t->b->opts;
 	bool ex = false;
@@ -147,12 +147,12 @@ static bool excluded(struct erofs_tar_src *t)
 
 	if (!o->nr_exclude_paths && !o->nr_exclude_regexes)
 		return false;
-	for (p = t->path; !ex && (p = strchr(p, '/')); p++) {
+	for (p = path; !ex && (p = strchr(p, '/')); p++) {
 		*p = '\0';
-		ex = erofs_path_excluded(t->b, t->path);
+		ex = erofs_path_excluded(t->b, path);
 		*p = '/';
 	}
-	return ex || erofs_path_excluded(t->b, t->path);
+	return ex || erofs_path_excluded(t->b, path);
 }
 
 /* ------------------------------------------------------------ the tree */
@@ -363,7 +363,7 @@ static int take_entry(struct erofs_tar_src *t, struct archive_entry *e)
 	if (ret)
 		return ret;
 	target = archive_entry_hardlink(e);
-	if (excluded(t))
+	if (excluded(t, t->path))
 		return 0;
 
 	/* the root itself */
@@ -387,7 +387,10 @@ static int take_entry(struct erofs_tar_src *t, struct archive_entry *e)
 		if (!ld || !ld->inode) {
 			char *why;
 
-			if (asprintf(&why, "hard link to '%s', which is not in the archive before it",
+			/* its data went with the excluded entry */
+			if (asprintf(&why, excluded(t, t->link) ?
+				     "hard link to '%s', which is excluded" :
+				     "hard link to '%s', which is not in the archive before it",
 				     t->link) < 0)
 				return -ENOMEM;
 			ret = erofs_tar_entry_err(t, t->path, -ENOENT, why);
