@@ -333,6 +333,7 @@ mk("absolute.tar", [("/etc/escape", "file", b"y")])
 mk("inner-dotdot.tar", [("a", "dir", None), ("a/../../escape", "file", b"y")])
 mk("link-missing.tar", [("a", "file", b"x"), ("the-link", "link", "not-there")])
 mk("link-escape.tar", [("a", "file", b"x"), ("the-link", "link", "../a")])
+mk("link-excluded.tar", [("d", "dir", None), ("d/a", "file", b"x"), ("the-link", "link", "d/a")])
 mk("multivolume.tar", [("continued", "type", b"M")], tarfile.GNU_FORMAT)
 mk("not-a-dir.tar", [("f", "file", b"x"), ("f/below", "file", b"y")])
 mk("duplicate.tar", [("d", "dir", None), ("d/f", "file", b"first\n"),
@@ -374,6 +375,13 @@ bad_case truncated.tar "Truncated tar archive"
 bad_case cut-at-entry.tar "without the end-of-archive blocks"
 bad_case truncated.tar.zst "truncated.tar.zst"
 bad_case corrupt-header.tar "corrupt-header.tar"
+
+if run_mkfs --tar --exclude-path=d "$WORK/x.img" "$BAD/link-excluded.tar"; then
+	fail "bad: a hard link to an excluded entry is refused"
+else
+	check "bad: a hard link to an excluded entry is refused, naming both" \
+		grep -qF "tar entry 'the-link' of '$BAD/link-excluded.tar': hard link to 'd/a', which is excluded" "$WORK/mkfs.err"
+fi
 
 if build --tar "$WORK/dup.img" "$BAD/duplicate.tar" && mount_image "$WORK/dup.img" "$WORK/dup.mnt"; then
 	check "bad: a duplicate entry: the later one wins" \
