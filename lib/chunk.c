@@ -302,14 +302,16 @@ static int same_bytes(struct erofs_build *b, const struct dd_entry *e,
 	while (done < e->nbytes) {
 		size_t n = min_t(uint64_t, e->nbytes - done, CMP_BUFSIZE);
 
-		ret = erofs_pread_full(fd1, dd->buf1, n, off + done);
+		ret = erofs_pread_full(fd1, dd->buf1, n,
+				       inode->spool_off + off + done);
 		if (ret)
 			return ret;
 		if (e->ref)
 			ret = erofs_blob_dict_read(b, e->ref, dd->buf2, n,
 						   (e->blk << b->blkszbits) + done);
 		else
-			ret = erofs_pread_full(fd2, dd->buf2, n, e->off + done);
+			ret = erofs_pread_full(fd2, dd->buf2, n,
+					       e->inode->spool_off + e->off + done);
 		if (ret)
 			return ret;
 		EVP_DigestUpdate(dd->ctx1, dd->buf1, n);

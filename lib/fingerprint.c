@@ -333,6 +333,7 @@ static int map_line(struct erofs_build *b, const char *file, uint32_t lineno,
 	inode->fp_source = EROFS_FP_MAP;
 	inode->fp_line = lineno;
 	inode->fp_size = vlen;
+	free(inode->fp_value);	/* one a tar source computed */
 	inode->fp_value = val;
 	val = NULL;
 	ret = 0;

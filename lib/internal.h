@@ -104,6 +104,9 @@ struct erofs_inode {
 	bool ext_data;			/* the data stays where it is */
 	bool ext_seen;			/* reached in the merged tree */
 
+	/* tar source, full mode: where the spool holds the data */
+	uint64_t spool_off;
+
 	/* planned */
 	uint8_t datalayout;
 	bool extended;
@@ -143,6 +146,7 @@ struct erofs_build {
 	uint32_t bs;
 
 	int rootfd;
+	int spool_fd;			/* tar: the file data, or -1 */
 	int outfd;
 	char *tmp_path;
 	dev_t out_dev[3];
@@ -243,8 +247,13 @@ int erofs_source_erofs_scan(struct erofs_build *b);
 int erofs_read_external(struct erofs_build *b, const struct erofs_inode *inode,
 			void *buf, uint64_t len, uint64_t off);
 
+/* source_tar.c */
+int erofs_source_tar_scan(struct erofs_build *b);
+void erofs_source_tar_release(struct erofs_build *b);
+
 /* source_dir.c */
 int erofs_source_dir_scan(struct erofs_build *b);
+bool erofs_path_excluded(const struct erofs_build *b, const char *relpath);
 int erofs_open_source(struct erofs_build *b, const struct erofs_inode *inode,
 		      int flags);
 

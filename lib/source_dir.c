@@ -46,18 +46,23 @@ static void relpath_pop(struct erofs_build *b, size_t saved)
 		b->relpath[saved] = '\0';
 }
 
-static bool path_excluded(const struct erofs_build *b)
+bool erofs_path_excluded(const struct erofs_build *b, const char *relpath)
 {
 	const struct erofs_mkfs_opts *o = b->opts;
 	unsigned int i;
 
 	for (i = 0; i < o->nr_exclude_paths; i++)
-		if (!strcmp(o->exclude_paths[i], b->relpath))
+		if (!strcmp(o->exclude_paths[i], relpath))
 			return true;
 	for (i = 0; i < o->nr_exclude_regexes; i++)
-		if (!regexec(&o->exclude_regexes[i], b->relpath, 0, NULL, 0))
+		if (!regexec(&o->exclude_regexes[i], relpath, 0, NULL, 0))
 			return true;
 	return false;
+}
+
+static bool path_excluded(const struct erofs_build *b)
+{
+	return erofs_path_excluded(b, b->relpath);
 }
 
 static bool is_output(const struct erofs_build *b, const struct stat *st)
@@ -483,6 +488,12 @@ int erofs_open_source(struct erofs_build *b, const struct erofs_inode *inode,
 	unsigned int depth = 0;
 	int fd, dfd, err;
 
+	if (b->spool_fd >= 0) {
+		/* a tar source: every file's data is in the spool */
+		free(path);
+		fd = dup(b->spool_fd);
+		return fd < 0 ? -errno : fd;
+	}
 	if (!path)
 		return -ENOMEM;
 	if (strlen(path) < PATH_MAX - 1) {

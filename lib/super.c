@@ -217,6 +217,7 @@ int erofs_mkfs_build(const struct erofs_mkfs_opts *o,
 		.blkszbits = o->blkszbits,
 		.bs = 1u << o->blkszbits,
 		.rootfd = -1,
+		.spool_fd = -1,
 		.outfd = -1,
 		.verity_fd = -1,
 	};
@@ -235,7 +236,11 @@ int erofs_mkfs_build(const struct erofs_mkfs_opts *o,
 	else
 		uuid_generate(report->uuid);
 
-	if (o->nr_rebuild_inputs)
+	if (o->tar_mode == EROFS_TAR_INDEX && o->blkszbits != 9) {
+		erofs_err(&b, "tar index mode needs 512-byte blocks (-b 512): the data of tar entries starts at 512-byte boundaries");
+		return -EINVAL;
+	}
+	if (o->nr_rebuild_inputs || o->tar_mode)
 		goto opened;
 	b.rootfd = open(o->source_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (b.rootfd < 0) {
@@ -266,6 +271,8 @@ opened:
 	phase_mark(&b, NULL);
 	if (o->nr_rebuild_inputs)
 		ret = erofs_source_erofs_scan(&b);
+	else if (o->tar_mode)
+		ret = erofs_source_tar_scan(&b);
 	else
 		ret = erofs_source_dir_scan(&b);
 	if (ret)
@@ -345,6 +352,7 @@ out:
 	erofs_chunk_free(&b);
 	erofs_blobs_free(&b);
 	erofs_verity_release(&b.verity);
+	erofs_source_tar_release(&b);
 	if (b.rootfd >= 0)
 		close(b.rootfd);
 	erofs_tree_free(&b);

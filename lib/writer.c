@@ -49,6 +49,7 @@ struct worker {
 	/* children of one directory come in a row: keep its descriptor */
 	const struct erofs_inode *dir;
 	int dirfd;
+	uint64_t src_base;	/* where the file's data starts in 'fd' */
 };
 
 static int open_in_dir(struct worker *w, const struct erofs_inode *inode)
@@ -73,6 +74,23 @@ static int open_in_dir(struct worker *w, const struct erofs_inode *inode)
 	fd = openat(w->dirfd, inode->dentry->name,
 		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
+}
+
+/* a file's data: its own file in the source tree, or the tar spool */
+static int open_data(struct worker *w, const struct erofs_inode *inode)
+{
+	if (w->b->spool_fd >= 0) {
+		w->src_base = inode->spool_off;
+		return w->b->spool_fd;
+	}
+	w->src_base = 0;
+	return open_in_dir(w, inode);
+}
+
+static void close_data(struct worker *w, int fd)
+{
+	if (fd != w->b->spool_fd)
+		close(fd);
 }
 
 static void kick_writeback(struct worker *w, uint64_t off, uint64_t len)
@@ -222,7 +240,7 @@ static int buffered_copy(struct worker *w, int fd, uint64_t off, uint64_t len,
 	}
 	while (len) {
 		ssize_t n = pread(fd, w->copybuf, min_t(uint64_t, len, COPY_BUFSIZE),
-				  off);
+				  off + w->src_base);
 		uint64_t blk_part;
 
 		if (n < 0) {
@@ -277,7 +295,7 @@ static int copy_range(struct worker *w, int infd, uint64_t in_off,
 	struct erofs_build *b = w->b;
 
 	while (len) {
-		loff_t ioff = in_off, ooff = out_off;
+		loff_t ioff = in_off + w->src_base, ooff = out_off;
 		ssize_t n = copy_file_range(infd, &ioff, w->dst, &ooff,
 					    min_t(uint64_t, len, 1u << 30), 0);
 
@@ -515,7 +533,8 @@ static int copy_regular(struct worker *w, const struct erofs_inode *inode,
 		ret = verity_readback(w, inode->startblk,
 				      DIV_ROUND_UP(plain, (uint64_t)b->bs));
 	if (!ret && inode->datalayout == EROFS_INODE_FLAT_INLINE) {
-		ssize_t n = pread(fd, tail, inode->inline_size, plain);
+		ssize_t n = pread(fd, tail, inode->inline_size,
+				  plain + w->src_base);
 
 		if (n < 0)
 			ret = -errno;
@@ -584,7 +603,7 @@ static int write_regular(struct worker *w, struct erofs_inode *inode,
 	if (inode->ext_data)
 		return write_external(w, inode, tail);
 	w->dst = b->outfd;
-	fd = open_in_dir(w, inode);
+	fd = open_data(w, inode);
 	if (fd < 0) {
 		if (fd == -ENOENT)
 			report_path_msg(b, inode, "it vanished during the build");
@@ -603,10 +622,10 @@ static int write_regular(struct worker *w, struct erofs_inode *inode,
 		/* already reported as a write error */
 	} else if (ret) {
 		report_path_err(b, inode, "failed to read", ret);
-	} else {
+	} else if (b->spool_fd < 0) {
 		ret = check_unchanged(b, inode, fd);
 	}
-	close(fd);
+	close_data(w, fd);
 	return ret;
 }
 
@@ -842,7 +861,8 @@ static int digest_chunks(struct worker *w, struct erofs_inode *inode, int fd)
 {
 	struct erofs_build *b = w->b;
 	uint64_t cs = (uint64_t)b->bs << inode->wchunkbits;
-	bool fp = inode->fp_source == EROFS_FP_COMPUTED;
+	/* a tar source computes it from the stream */
+	bool fp = inode->fp_source == EROFS_FP_COMPUTED && !inode->fp_value;
 	uint32_t c = 0, end;
 	int ret;
 
@@ -880,7 +900,8 @@ static int digest_chunks(struct worker *w, struct erofs_inode *inode, int fd)
 		stop = min_t(uint64_t, (uint64_t)end * cs, inode->size);
 		while (off < stop) {
 			ssize_t n = pread(fd, w->copybuf,
-					  min_t(uint64_t, stop - off, COPY_BUFSIZE), off);
+					  min_t(uint64_t, stop - off, COPY_BUFSIZE),
+					  off + w->src_base);
 			uint64_t pos = 0;
 
 			if (n < 0) {
@@ -937,7 +958,7 @@ static int digest_inode(struct worker *w, struct erofs_inode *inode)
 				   sizeof(*inode->chunk_keys));
 	if (!inode->chunk_keys)
 		return -ENOMEM;
-	fd = open_in_dir(w, inode);
+	fd = open_data(w, inode);
 	if (fd < 0) {
 		if (fd == -ENOENT)
 			report_path_msg(b, inode, "it vanished during the build");
@@ -954,10 +975,10 @@ static int digest_inode(struct worker *w, struct erofs_inode *inode)
 		free(path);
 	} else if (ret) {
 		report_path_err(b, inode, "failed to read", ret);
-	} else {
+	} else if (b->spool_fd < 0) {
 		ret = check_unchanged(b, inode, fd);
 	}
-	close(fd);
+	close_data(w, fd);
 	return ret;
 }
 

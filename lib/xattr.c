@@ -400,6 +400,7 @@ static int take_xattr_value(struct erofs_build *b, struct erofs_inode *inode,
 		free(path);
 		return -EINVAL;
 	}
+	free(inode->fp_value);	/* one a tar source computed */
 	inode->fp_value = malloc(it->value_size);
 	if (!inode->fp_value)
 		return -ENOMEM;

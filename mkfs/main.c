@@ -61,8 +61,10 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fputs("Usage: " PROG " [OPTIONS] IMAGE SOURCE\n"
+	      "       " PROG " [OPTIONS] --tar[=MODE] IMAGE [TARFILE]\n"
 	      "       " PROG " [OPTIONS] --rebuild IMAGE INPUT.img [INPUT.img ...]\n"
-	      "Build an EROFS image at IMAGE from the directory SOURCE, or from EROFS\n"
+	      "Build an EROFS image at IMAGE from the directory SOURCE, from a tar\n"
+	      "archive (standard input without TARFILE, or with '-'), or from EROFS\n"
 	      "images merged as overlay layers (later over earlier).\n"
 	      "\n"
 	      "Options:\n"
@@ -95,6 +97,15 @@ static void usage(FILE *f)
 	      "  --fingerprint-strict   fail when a file has no supplied fingerprint\n"
 	      "  --manifest=FILE        write a JSON document of every path, its\n"
 	      "                         metadata and fingerprint, and the image's digest\n"
+	      "  --tar[=MODE]           the source is a tar archive (plain, gzip, zstd, xz or\n"
+	      "                         bzip2): MODE f copies file data into the image\n"
+	      "                         (default); i makes an index image that reads file\n"
+	      "                         data in place from TARFILE, its device (needs an\n"
+	      "                         uncompressed TARFILE and 512-byte blocks, the\n"
+	      "                         default in that mode)\n"
+	      "  --oci                  with --tar: OCI layer whiteouts (.wh.NAME and\n"
+	      "                         .wh..wh..opq) become overlayfs whiteouts and\n"
+	      "                         opaque directories\n"
 	      "  --rebuild[=ref|copy]   the sources are EROFS images, merged as layers: the\n"
 	      "                         new image holds metadata only and reads file data\n"
 	      "                         from the inputs, which become its devices; with\n"
@@ -217,6 +228,8 @@ enum {
 	OPT_VERITY,
 	OPT_VERITY_BLKSZ,
 	OPT_VERITY_SALT,
+	OPT_TAR,
+	OPT_OCI,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -245,6 +258,8 @@ static const struct option long_opts[] = {
 	{ "verity", optional_argument, NULL, OPT_VERITY },
 	{ "verity-block-size", required_argument, NULL, OPT_VERITY_BLKSZ },
 	{ "verity-salt", required_argument, NULL, OPT_VERITY_SALT },
+	{ "tar", optional_argument, NULL, OPT_TAR },
+	{ "oci", no_argument, NULL, OPT_OCI },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -298,7 +313,7 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 		      struct frontend *fe)
 {
 	struct erofs_mkfs_opts *o = &cl->o;
-	bool all_root = false, rebuild = false;
+	bool all_root = false, rebuild = false, bs_given = false;
 	long long v;
 	char *sde;
 	int c;
@@ -314,6 +329,7 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 				return 2;
 			}
 			o->blkszbits = __builtin_ctzll(v);
+			bs_given = true;
 			break;
 		case 'L':
 			if (strlen(optarg) > 15) {
@@ -556,6 +572,20 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 				return 2;
 			}
 			break;
+		case OPT_TAR:
+			if (!optarg || !strcmp(optarg, "f")) {
+				o->tar_mode = EROFS_TAR_FULL;
+			} else if (!strcmp(optarg, "i")) {
+				o->tar_mode = EROFS_TAR_INDEX;
+			} else {
+				bad_value("--tar", optarg,
+					  "expected f (full) or i (index)");
+				return 2;
+			}
+			break;
+		case OPT_OCI:
+			o->oci = true;
+			break;
 		case OPT_BLOB_DICT: {
 			const char **n = realloc(cl->dicts, (o->nr_blob_dicts + 1) *
 						 sizeof(*n));
@@ -621,7 +651,41 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 		o->force_uid = 0;
 		o->force_gid = 0;
 	}
-	if (rebuild) {
+	if (o->oci && !o->tar_mode) {
+		fprintf(stderr, PROG ": --oci applies to tar archives: give --tar as well\n");
+		return 2;
+	}
+	if (o->tar_mode == EROFS_TAR_INDEX) {
+		if (!bs_given)
+			o->blkszbits = 9;
+		if (o->blkszbits != 9) {
+			fprintf(stderr, PROG ": --tar=i needs 512-byte blocks: tar entries start at 512-byte boundaries of the archive, which the image reads in place\n");
+			return 2;
+		}
+		if (o->nr_blob_dicts || o->dedupe || o->blobdev || o->blob_dir ||
+		    o->chunksize) {
+			fprintf(stderr, PROG ": --tar=i copies no data: --chunksize, -Ededupe, --blobdev, --blob-dir and --blob-dict do not apply\n");
+			return 2;
+		}
+	}
+	if (rebuild && o->tar_mode) {
+		fprintf(stderr, PROG ": --rebuild and --tar exclude each other\n");
+		return 2;
+	}
+	if (o->tar_mode) {
+		if (argc - optind < 1 || argc - optind > 2) {
+			fprintf(stderr, PROG ": --tar expects IMAGE and at most one TARFILE\n");
+			fprintf(stderr, "Try '" PROG " --help' for more information.\n");
+			return 2;
+		}
+		o->image_path = argv[optind];
+		o->source_path = argc - optind == 2 && strcmp(argv[optind + 1], "-") ?
+			argv[optind + 1] : NULL;
+		if (!o->source_path && o->tar_mode == EROFS_TAR_INDEX) {
+			fprintf(stderr, PROG ": --tar=i reads file data in place from TARFILE: it cannot be standard input\n");
+			return 2;
+		}
+	} else if (rebuild) {
 		if (argc - optind < 2) {
 			fprintf(stderr, PROG ": --rebuild expects IMAGE and at least one input image\n");
 			fprintf(stderr, "Try '" PROG " --help' for more information.\n");
@@ -691,8 +755,12 @@ static void print_summary(const struct erofs_mkfs_opts *o,
 		       " bytes stored once for several chunks (deduplicated).\n",
 		       r->chunked_files, r->dedupe_bytes);
 	for (unsigned int i = 0; i < r->nr_dicts; i++)
-		printf("Reused: %" PRIu64 " bytes of chunk data from blob %s.\n",
-		       r->reuse[i].bytes, r->reuse[i].id);
+		if (o->tar_mode == EROFS_TAR_INDEX)
+			printf("Device: the tar archive, id %s, read in place for %" PRIu64
+			       " bytes of file data.\n", r->reuse[i].id, r->reuse[i].bytes);
+		else
+			printf("Reused: %" PRIu64 " bytes of chunk data from blob %s.\n",
+			       r->reuse[i].bytes, r->reuse[i].id);
 	if (r->blob_path)
 		printf("Blob %s: %" PRIu64 " bytes, id %s.\n", r->blob_path,
 		       r->blob_bytes, r->blob_id);

@@ -18,6 +18,8 @@ packages=(
 	erofs-utils attr acl python3 util-linux mount kmod openssl
 	# veritysetup checks the dm-verity trees mkfs.erofs --verity writes
 	cryptsetup-bin
+	# tests: archives to read with --tar
+	tar libarchive-tools gzip zstd xz-utils bzip2
 	# bench: the squashfs peer, GNU time for peak RSS, xz for the kernel tree
 	squashfs-tools time xz-utils
 	"$@"

@@ -78,12 +78,21 @@ struct erofs_mkfs_report {
 /* whether a digest name is one that --fingerprint accepts */
 bool erofs_fingerprint_algo_ok(const char *algo);
 
+enum erofs_tar_mode {
+	EROFS_TAR_NONE,			/* the source is not a tar archive */
+	EROFS_TAR_FULL,			/* file data copied into the image */
+	EROFS_TAR_INDEX,		/* data read in place from the archive */
+};
+
 struct erofs_mkfs_opts {
 	const char *image_path;
-	const char *source_path;	/* a directory, or NULL with ... */
+	const char *source_path;	/* a directory, a tar archive (NULL:
+					 * standard input), or NULL with ... */
 	const char **rebuild_inputs;	/* ... EROFS images merged as layers */
 	unsigned int nr_rebuild_inputs;
 	bool rebuild_copy;		/* copy what cannot be referenced */
+	enum erofs_tar_mode tar_mode;	/* the source is a tar archive */
+	bool oci;			/* tar: .wh. names are whiteouts */
 
 	unsigned int blkszbits;		/* 9..12 */
 	char label[16];			/* at most 15 bytes plus NUL */

@@ -14,6 +14,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* the target's inputs, below $srcdir */
+#ifndef REPLAY_CORPUS
+#define REPLAY_CORPUS	"corpus"
+#endif
+#ifndef REPLAY_CRASHERS
+#define REPLAY_CRASHERS	"crashers"
+#endif
+
 static unsigned long nfiles;
 
 static int replay_file(const char *path)
@@ -86,11 +94,11 @@ int main(int argc, char **argv)
 	} else {
 		if (!srcdir)
 			srcdir = ".";
-		if (asprintf(&p, "%s/corpus", srcdir) >= 0) {
+		if (asprintf(&p, "%s/" REPLAY_CORPUS, srcdir) >= 0) {
 			err |= replay(p);
 			free(p);
 		}
-		if (asprintf(&p, "%s/crashers", srcdir) >= 0) {
+		if (asprintf(&p, "%s/" REPLAY_CRASHERS, srcdir) >= 0) {
 			err |= replay(p);
 			free(p);
 		}
