@@ -358,5 +358,8 @@ out:
 	erofs_tree_free(&b);
 	erofs_xattr_free(&b);
 	free(b.relpath);
+	/* a caller that asked for no report gets nothing to release */
+	if (report == &local)
+		erofs_mkfs_report_release(&local);
 	return ret;
 }
