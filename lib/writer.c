@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "internal.h"
+#include "compress.h"
 #include "fingerprint.h"
 
 #define COPY_BUFSIZE	(1u << 20)
@@ -244,6 +245,11 @@ static void fill_core(const struct erofs_build *b,
 	case S_IFREG:
 	case S_IFDIR:
 	case S_IFLNK:
+		if (inode->zi) {
+			/* compressed: the blocks its pclusters take */
+			u = erofs_z_data_blocks(inode);
+			break;
+		}
 		u = inode->datalayout == EROFS_INODE_CHUNK_BASED ?
 			inode->chunkbits | (b->chunk_indexes ?
 					    EROFS_CHUNK_FORMAT_INDEXES : 0) :
@@ -286,8 +292,8 @@ static void fill_core(const struct erofs_build *b,
 	}
 }
 
-static int check_unchanged(struct erofs_build *b,
-			   const struct erofs_inode *inode, int fd)
+int erofs_check_unchanged(struct erofs_build *b,
+			  const struct erofs_inode *inode, int fd)
 {
 	struct stat st;
 
@@ -475,6 +481,12 @@ static int write_regular(struct worker *w, struct erofs_inode *inode,
 		return 0;
 	if (inode->ext_data)
 		return write_external(w, inode, tail);
+	if (inode->zi) {
+		ret = erofs_z_write_inode(b, inode, tail);
+		if (!ret)
+			atomic_fetch_add(&b->bytes_done, inode->size);
+		return ret;
+	}
 	w->dst = b->outfd;
 	fd = open_in_dir(w, inode);
 	if (fd < 0) {
@@ -496,7 +508,7 @@ static int write_regular(struct worker *w, struct erofs_inode *inode,
 	} else if (ret) {
 		report_path_err(b, inode, "failed to read", ret);
 	} else {
-		ret = check_unchanged(b, inode, fd);
+		ret = erofs_check_unchanged(b, inode, fd);
 	}
 	close(fd);
 	return ret;
@@ -818,7 +830,7 @@ static int digest_inode(struct worker *w, struct erofs_inode *inode)
 	} else if (ret) {
 		report_path_err(b, inode, "failed to read", ret);
 	} else {
-		ret = check_unchanged(b, inode, fd);
+		ret = erofs_check_unchanged(b, inode, fd);
 	}
 	close(fd);
 	return ret;
