@@ -228,6 +228,14 @@ struct erofs_zbuild {
 	bool compact;			/* compact indexes */
 	bool cfgs;			/* config records in the superblock */
 	bool any_inline;
+	/* -Efragments: files up to frag_max in the packed inode */
+	bool fragments;
+	uint32_t frag_max;
+	struct erofs_inode *packed;
+	struct zpiece {
+		uint64_t off, spool, len;	/* in the packed inode, spooled */
+	} *pieces;
+	uint64_t nr_pieces;
 
 	int spool_fd;
 	atomic_uint_fast64_t spool_end;
@@ -295,6 +303,8 @@ int erofs_compress_setup(struct erofs_build *b)
 	z->segsize = max_t(uint32_t, 4u << 20, 2 * z->max_extent);
 	/* the largest window a decoded extent can use, at most 1 MiB */
 	z->windowlog = 20;
+	z->fragments = o->fragments;
+	z->frag_max = max_t(uint32_t, z->pcs, 64u << 10);
 	z->cfgs = z->big || z->ops->alg != Z_EROFS_COMPRESSION_LZ4;
 	if (z->cfgs)
 		b->zcfg_size = z->ops->alg == Z_EROFS_COMPRESSION_LZ4 ?
@@ -306,7 +316,8 @@ int erofs_compress_setup(struct erofs_build *b)
 static void report_read_err(struct erofs_build *b,
 			    const struct erofs_inode *inode, int err)
 {
-	char *path = erofs_inode_path(inode);
+	char *path = inode->dentry ? erofs_inode_path(inode) :
+		strdup("(packed inode)");
 
 	if (err == -ENODATA)
 		erofs_err(b, "failed to read '%s': it shrank during the build (%llu bytes expected)",
@@ -494,7 +505,8 @@ static int compress_segment(struct zworker *w, struct erofs_inode *inode,
 		}
 	}
 	seg->blocks = used / bs;
-	if (last && b->opts->ztailpacking && seg->nr_ext) {
+	if (last && b->opts->ztailpacking && seg->nr_ext &&
+	    !inode->zi->packed) {
 		const struct erofs_zext *e = &seg->ext[seg->nr_ext - 1];
 
 		if (e->blocks == 1) {
@@ -509,13 +521,102 @@ static int compress_segment(struct zworker *w, struct erofs_inode *inode,
 				return ret;
 		}
 	}
-	if (!any_encoded) {
+	if (!any_encoded && !inode->zi->packed) {
 		/* nothing to gain from spooling: copied from the source */
 		seg->spool_off = EROFS_ZSEG_RAW;
 		return 0;
 	}
 	seg->spool_off = atomic_fetch_add(&z->spool_end, used);
 	return spool_write(b, w->out, used, seg->spool_off);
+}
+
+/* a file stored whole in the packed inode: its bytes wait in the spool */
+static int run_frag_job(struct zworker *w, struct erofs_inode *inode)
+{
+	struct erofs_build *b = w->b;
+	struct erofs_zbuild *z = w->z;
+	bool fp = inode->fp_source == EROFS_FP_COMPUTED && !inode->fp_value;
+	int fd, ret;
+
+	fd = erofs_open_source(b, inode, O_RDONLY);
+	if (fd < 0) {
+		report_read_err(b, inode, fd);
+		return fd;
+	}
+	ret = read_full(fd, w->in, inode->size, 0);
+	if (ret)
+		report_read_err(b, inode, ret);
+	if (!ret && fp) {
+		ret = erofs_fingerprint_init(b, &w->fp_ctx);
+		if (!ret)
+			ret = erofs_fingerprint_update(w->fp_ctx, w->in,
+						       inode->size);
+	}
+	if (!ret) {
+		inode->zi->frag_spool = atomic_fetch_add(&z->spool_end,
+							 inode->size);
+		ret = spool_write(b, w->in, inode->size, inode->zi->frag_spool);
+	}
+	if (!ret)
+		ret = erofs_check_unchanged(b, inode, fd);
+	if (!ret && fp)
+		ret = erofs_fingerprint_final(b, w->fp_ctx, inode);
+	atomic_fetch_add(&z->bytes_done, inode->size);
+	close(fd);
+	return ret;
+}
+
+/* the packed inode's bytes [start, start + len), gathered from the spool */
+static int gather(struct erofs_zbuild *z, uint8_t *buf, uint64_t start,
+		  uint64_t len)
+{
+	uint64_t lo = 0, hi = z->nr_pieces;
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (z->pieces[mid].off + z->pieces[mid].len <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; len && lo < z->nr_pieces; lo++) {
+		const struct zpiece *pc = &z->pieces[lo];
+		uint64_t skip = start - pc->off;
+		uint64_t n = min_t(uint64_t, len, pc->len - skip);
+		int ret = read_full(z->spool_fd, buf, n, pc->spool + skip);
+
+		if (ret)
+			return ret;
+		buf += n;
+		start += n;
+		len -= n;
+	}
+	return len ? -EFSCORRUPTED : 0;
+}
+
+static int run_packed_job(struct zworker *w, const struct zjob *job)
+{
+	struct erofs_build *b = w->b;
+	struct erofs_zbuild *z = w->z;
+	struct erofs_inode *inode = job->inode;
+	uint32_t s;
+	int ret = 0;
+
+	for (s = job->first; !ret && s < job->first + job->nr; s++) {
+		uint64_t start = (uint64_t)s * z->segsize;
+		uint32_t len = min_t(uint64_t, z->segsize, inode->size - start);
+
+		ret = gather(z, w->in, start, len);
+		if (ret && !atomic_exchange(&b->out_failed, 1))
+			erofs_err(b, "failed to read the compression spool: %s",
+				  strerror(-ret));
+		if (!ret)
+			ret = compress_segment(w, inode, &inode->zi->seg[s], len,
+					       false);
+		atomic_fetch_add(&z->bytes_done, len);
+	}
+	return ret;
 }
 
 static int run_job(struct zworker *w, const struct zjob *job)
@@ -528,6 +629,10 @@ static int run_job(struct zworker *w, const struct zjob *job)
 	uint32_t s;
 	int fd, ret = 0;
 
+	if (zi->frag)
+		return run_frag_job(w, inode);
+	if (zi->packed)
+		return run_packed_job(w, job);
 	fd = erofs_open_source(b, inode, O_RDONLY);
 	if (fd < 0) {
 		report_read_err(b, inode, fd);
@@ -626,51 +731,123 @@ static void call_progress(struct erofs_build *b)
 		b->opts->progress(b->opts->cb_ctx, &p);
 }
 
+static int add_job(struct erofs_zbuild *z, uint64_t *cap,
+		   struct erofs_inode *inode, uint32_t first, uint32_t nr)
+{
+	if (z->nr_jobs == *cap) {
+		uint64_t ncap = *cap ? *cap * 2 : 1024;
+		struct zjob *nj = realloc(z->jobs, ncap * sizeof(*nj));
+
+		if (!nj)
+			return -ENOMEM;
+		z->jobs = nj;
+		*cap = ncap;
+	}
+	z->jobs[z->nr_jobs++] = (struct zjob){ inode, first, nr };
+	return 0;
+}
+
+/* a file's segments as jobs: one per segment, or one for them all */
+static int plan_segments(struct erofs_zbuild *z, uint64_t *cap,
+			 struct erofs_inode *inode, bool one_job)
+{
+	struct erofs_zinode *zi = inode->zi;
+	uint64_t segs = DIV_ROUND_UP(inode->size, (uint64_t)z->segsize);
+	uint32_t s, per;
+	int ret;
+
+	if (segs > UINT32_MAX)
+		return -EFBIG;
+	zi->seg = calloc(segs, sizeof(*zi->seg));
+	if (!zi->seg)
+		return -ENOMEM;
+	zi->nr_seg = segs;
+	z->bytes_total += inode->size;
+	per = one_job ? zi->nr_seg : 1;
+	for (s = 0; s < zi->nr_seg; s += per) {
+		ret = add_job(z, cap, inode, s, per);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int plan_jobs(struct erofs_build *b)
 {
 	struct erofs_zbuild *z = b->z;
-	uint64_t i, n = 0, cap = 0;
+	uint64_t i, cap = 0;
+	int ret;
 
+	z->nr_jobs = 0;
 	for (i = 0; i < b->nr_inodes; i++) {
 		struct erofs_inode *inode = b->inodes[i];
-		struct erofs_zinode *zi;
-		uint32_t nseg, s, per;
-		uint64_t segs;
 
 		if (!want_compressed(b, inode))
 			continue;
-		segs = DIV_ROUND_UP(inode->size, (uint64_t)z->segsize);
-		if (segs > UINT32_MAX)
-			return -EFBIG;
-		nseg = segs;
-		zi = calloc(1, sizeof(*zi));
-		if (!zi)
+		inode->zi = calloc(1, sizeof(*inode->zi));
+		if (!inode->zi)
 			return -ENOMEM;
-		inode->zi = zi;
-		zi->seg = calloc(nseg, sizeof(*zi->seg));
-		if (!zi->seg)
-			return -ENOMEM;
-		zi->nr_seg = nseg;
-		z->bytes_total += inode->size;
-		/* a fingerprint is one digest in file order: one job */
-		per = inode->fp_source == EROFS_FP_COMPUTED && !inode->fp_value ?
-			nseg : 1;
-		for (s = 0; s < nseg; s += per) {
-			if (n == cap) {
-				uint64_t ncap = cap ? cap * 2 : 1024;
-				struct zjob *nj = realloc(z->jobs,
-							  ncap * sizeof(*nj));
-
-				if (!nj)
-					return -ENOMEM;
-				z->jobs = nj;
-				cap = ncap;
-			}
-			z->jobs[n++] = (struct zjob){ inode, s, per };
+		if (z->fragments && inode->size <= z->frag_max) {
+			inode->zi->frag = true;
+			z->bytes_total += inode->size;
+			ret = add_job(z, &cap, inode, 0, 0);
+		} else {
+			/* a fingerprint is one digest in file order: one job */
+			ret = plan_segments(z, &cap, inode,
+					    inode->fp_source == EROFS_FP_COMPUTED &&
+					    !inode->fp_value);
 		}
+		if (ret)
+			return ret;
 	}
-	z->nr_jobs = n;
 	return 0;
+}
+
+/*
+ * The packed inode: the fragments end to end in plan order, compressed in
+ * segments like any file, never raw from a source.
+ */
+static int plan_packed(struct erofs_build *b)
+{
+	struct erofs_zbuild *z = b->z;
+	struct erofs_inode *packed;
+	uint64_t i, n = 0, off = 0, cap = 0;
+
+	for (i = 0; i < b->nr_inodes; i++)
+		if (b->inodes[i]->zi && b->inodes[i]->zi->frag)
+			n++;
+	if (!n)
+		return 0;
+	z->pieces = malloc(n * sizeof(*z->pieces));
+	if (!z->pieces)
+		return -ENOMEM;
+	for (i = 0; i < b->nr_inodes; i++) {
+		struct erofs_inode *inode = b->inodes[i];
+
+		if (!inode->zi || !inode->zi->frag)
+			continue;
+		inode->zi->frag_off = off;
+		z->pieces[z->nr_pieces++] = (struct zpiece){
+			off, inode->zi->frag_spool, inode->size };
+		off += inode->size;
+	}
+	packed = erofs_new_inode(b);
+	if (IS_ERR(packed))
+		return PTR_ERR(packed);
+	packed->mode = S_IFREG | 0644;
+	packed->nlink = 1;
+	packed->size = off;
+	packed->mtime = b->root->mtime;
+	packed->mtime_nsec = b->root->mtime_nsec;
+	packed->zi = calloc(1, sizeof(*packed->zi));
+	if (!packed->zi)
+		return -ENOMEM;
+	packed->zi->packed = true;
+	z->packed = packed;
+	z->nr_jobs = 0;
+	z->bytes_total = off;
+	atomic_store(&z->bytes_done, 0);
+	return plan_segments(z, &cap, packed, false);
 }
 
 static void zinode_free(struct erofs_zinode *zi)
@@ -713,6 +890,8 @@ static void settle_inode(struct erofs_build *b, struct erofs_inode *inode)
 	zi->blocks = 0;
 	for (s = 0; s < zi->nr_seg; s++)
 		zi->blocks += zi->seg[s].blocks;
+	if (zi->frag || zi->packed)
+		return;
 	idx = 16 + (b->z->compact ? 2 * nr : 8 * nr);
 	comp = zi->blocks * bs + idx;
 	if (zi->tail)
@@ -725,22 +904,15 @@ static void settle_inode(struct erofs_build *b, struct erofs_inode *inode)
 	inode->zi = NULL;
 }
 
-int erofs_compress_all(struct erofs_build *b)
+/* runs z->jobs on the workers; the first error wins */
+static int run_pool(struct erofs_build *b)
 {
 	struct erofs_zbuild *z = b->z;
 	unsigned int n = b->opts->workers, i, started = 0;
-	struct zworker *ws = NULL;
-	uint64_t k;
-	int ret;
+	struct zworker *ws;
+	int ret = 0;
 
-	if (!z)
-		return 0;
-	ret = plan_jobs(b);
-	if (ret || !z->nr_jobs)
-		return ret;
-	z->spool_fd = spool_open(b);
-	if (z->spool_fd < 0)
-		return z->spool_fd;
+	atomic_store(&z->next_job, 0);
 	if (!n) {
 		long c = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -786,14 +958,10 @@ int erofs_compress_all(struct erofs_build *b)
 		if (ws[i].ret && !ret)
 			ret = ws[i].ret;
 	}
-	if (!ret && started < n && atomic_load(&z->next_job) < z->nr_jobs)
+	if (!ret && atomic_load(&z->next_job) < z->nr_jobs)
 		ret = -EAGAIN;
-	if (ret)
-		goto out;
-	call_progress(b);
-	for (k = 0; k < b->nr_inodes; k++)
-		if (b->inodes[k]->zi)
-			settle_inode(b, b->inodes[k]);
+	if (!ret)
+		call_progress(b);
 out:
 	for (i = 0; i < n; i++) {
 		free(ws[i].in);
@@ -803,8 +971,36 @@ out:
 		erofs_zctx_exit(&ws[i].zc);
 	}
 	free(ws);
-	free(z->jobs);
-	z->jobs = NULL;
+	return ret;
+}
+
+int erofs_compress_all(struct erofs_build *b)
+{
+	struct erofs_zbuild *z = b->z;
+	uint64_t k;
+	int ret;
+
+	if (!z)
+		return 0;
+	ret = plan_jobs(b);
+	if (ret || !z->nr_jobs)
+		return ret;
+	z->spool_fd = spool_open(b);
+	if (z->spool_fd < 0)
+		return z->spool_fd;
+	ret = run_pool(b);
+	if (ret)
+		return ret;
+	for (k = 0; k < b->nr_inodes; k++)
+		if (b->inodes[k]->zi)
+			settle_inode(b, b->inodes[k]);
+	/* the small files, end to end, compressed as one more file */
+	ret = plan_packed(b);
+	if (ret || !z->packed)
+		return ret;
+	ret = run_pool(b);
+	if (!ret)
+		settle_inode(b, z->packed);
 	return ret;
 }
 
@@ -832,9 +1028,15 @@ uint32_t erofs_z_plan_inode(struct erofs_build *b, struct erofs_inode *inode,
 	struct erofs_zinode *zi = inode->zi;
 	uint32_t hoff = round_up(base, 8u), fixed;
 
+	zi->pad = hoff - base;
+	if (zi->frag) {
+		/* all in the packed inode: a map header and 8 zero bytes */
+		inode->datalayout = EROFS_INODE_COMPRESSED_FULL;
+		zi->index_size = 16;
+		return zi->pad + zi->index_size;
+	}
 	inode->datalayout = b->z->compact ? EROFS_INODE_COMPRESSED_COMPACT :
 					    EROFS_INODE_COMPRESSED_FULL;
-	zi->pad = hoff - base;
 	zi->index_size = index_bytes(b, inode, hoff);
 	fixed = zi->pad + zi->index_size;
 	zi->inline_tail = false;
@@ -1084,6 +1286,15 @@ int erofs_z_write_inode(struct erofs_build *b, const struct erofs_inode *inode,
 	uint32_t s;
 	int srcfd = -1, ret = 0;
 
+	if (zi->frag) {
+		/* the header as one LE u64: the offset, and bit 63 set */
+		uint64_t v = cpu_to_le64(zi->frag_off |
+					 (1ull << (56 + Z_EROFS_FRAGMENT_INODE_BIT)));
+
+		memcpy(h, &v, sizeof(v));
+		return 0;
+	}
+
 	for (s = 0; s < zi->nr_seg && !ret; s++) {
 		const struct erofs_zseg *seg = &zi->seg[s];
 		uint64_t nblk = seg->blocks;
@@ -1177,6 +1388,10 @@ int erofs_z_write_super(struct erofs_build *b, struct erofs_super_block *sb,
 	*incompat |= EROFS_FEATURE_INCOMPAT_ZERO_PADDING;
 	if (b->opts->ztailpacking)
 		*incompat |= EROFS_FEATURE_INCOMPAT_ZTAILPACKING;
+	if (z->packed) {
+		*incompat |= EROFS_FEATURE_INCOMPAT_FRAGMENTS;
+		sb->packed_nid = cpu_to_le64(z->packed->nid);
+	}
 	if (!z->cfgs) {
 		sb->u1 = cpu_to_le16(0xFFFF);	/* the LZ4 window */
 		return 0;
@@ -1221,6 +1436,7 @@ void erofs_compress_free(struct erofs_build *b)
 	if (b->z->spool_fd >= 0)
 		close(b->z->spool_fd);
 	free(b->z->jobs);
+	free(b->z->pieces);
 	free(b->z);
 	b->z = NULL;
 }

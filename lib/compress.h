@@ -89,9 +89,13 @@ struct erofs_zinode {
 	uint16_t tail_len;
 	uint8_t tail_type;
 	bool inline_tail;		/* decided when planning */
-	uint16_t advise;
 	uint32_t index_size;		/* map header and lcluster indexes */
 	uint32_t pad;			/* before the map header */
+	/* -Efragments: the whole file is bytes of the packed inode */
+	bool frag;
+	bool packed;			/* this is the packed inode */
+	uint64_t frag_off;		/* where in the packed inode */
+	uint64_t frag_spool;		/* where its bytes wait in the spool */
 };
 
 /* super.c runs these in order */

@@ -180,6 +180,12 @@ static void fill_report(struct erofs_build *b)
 	for (i = 0; i < b->nr_inodes; i++) {
 		const struct erofs_inode *inode = b->inodes[i];
 
+		if (!inode->dentry) {
+			/* the packed inode: its blocks hold compressed files */
+			if (inode->zi)
+				r->compressed_blocks += erofs_z_data_blocks(inode);
+			continue;
+		}
 		switch (inode->mode & S_IFMT) {
 		case S_IFDIR:
 			r->dirs++;

@@ -78,6 +78,8 @@ static void usage(FILE *f)
 	      "                         size, at most 1 MiB (default: one block)\n"
 	      "  -E ztailpacking        with -z, keep a file's short compressed tail in its\n"
 	      "                         inode\n"
+	      "  -E fragments           with -z, store files up to 64 KiB (or the pcluster\n"
+	      "                         size) inside one compressed packed inode\n"
 	      "  -E legacy-compress     with -z, full lcluster indexes instead of compact ones\n"
 	      "  -q                     quiet: no progress and no summary\n"
 	      "  -d N                   message level 0..9 (default 2)\n"
@@ -467,11 +469,13 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 					o->dedupe = true;
 				} else if (!strcmp(tok, "ztailpacking")) {
 					o->ztailpacking = true;
+				} else if (!strcmp(tok, "fragments")) {
+					o->fragments = true;
 				} else if (!strcmp(tok, "legacy-compress")) {
 					o->compr_full_indexes = true;
 				} else {
 					bad_value("-E", tok,
-						  "known extended options: dedupe, ztailpacking, legacy-compress");
+						  "known extended options: dedupe, ztailpacking, fragments, legacy-compress");
 					free(list);
 					return 2;
 				}
@@ -575,8 +579,9 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 			fprintf(stderr, PROG ": -z does not combine with --chunksize, -Ededupe, --blobdev, --blob-dir or --rebuild\n");
 			return 2;
 		}
-	} else if (o->pclustersize || o->ztailpacking || o->compr_full_indexes) {
-		fprintf(stderr, PROG ": -C, -Eztailpacking and -Elegacy-compress need -z\n");
+	} else if (o->pclustersize || o->ztailpacking || o->fragments ||
+		   o->compr_full_indexes) {
+		fprintf(stderr, PROG ": -C, -Eztailpacking, -Efragments and -Elegacy-compress need -z\n");
 		return 2;
 	}
 	if (o->blobdev && o->blob_dir) {

@@ -128,6 +128,7 @@ struct erofs_mkfs_opts {
 	int compr_level;		/* -1: the codec's default */
 	uint32_t pclustersize;		/* bytes, a multiple of the block; 0: one block */
 	bool ztailpacking;		/* a short compressed tail stays in the inode */
+	bool fragments;			/* small files go into the packed inode */
 	bool compr_full_indexes;	/* full lcluster indexes, never compact */
 
 	unsigned int workers;		/* 0: number of online CPUs */
