@@ -2,13 +2,13 @@
 # SPDX-License-Identifier: MIT
 #
 # Compressed files: -z lz4, lz4hc, zstd and deflate with pclusters of 4 KiB,
-# 64 KiB and 1 MiB, with and without -Eztailpacking, and -Elegacy-compress
-# (full indexes).  Every image is mounted by the kernel and compared with
+# 64 KiB and 1 MiB, with and without -Eztailpacking and -Efragments, and
+# -Elegacy-compress (full indexes).  Every image is mounted by the kernel and compared with
 # its source: random, text-like and all-zero files at the sizes where the
 # index format has edges (0, 1, block-1, block, block+1, around each
 # pcluster size and around the 4 MiB segments compression works in), and
 # one file of a few hundred MB.  erofs-utils 1.5 checks and extracts the
-# lz4 images; our fsck.erofs checks every image once it reads compressed
+# lz4 images without fragments (it predates them); our fsck.erofs checks every image once it reads compressed
 # files.  Builds with 1 and 4 workers must be byte-identical, and a
 # fingerprint must not depend on whether the file is compressed.
 
@@ -121,6 +121,7 @@ zcheck() {
 		fail "$name: the image lacks ZERO_PADDING"
 	fi
 	case $margs in
+	*fragments*) ;;
 	*lz4*)
 		if deb_can_read "$img"; then
 			check "$name: erofs-utils 1.5 fsck.erofs accepts the image" \
@@ -159,8 +160,9 @@ for p in 4096 65536 1048576; do
 	SRC=$WORK/src-$p
 	mk_tree "$SRC" "$p"
 	for a in "${ALGS[@]}"; do
-		for e in "" "-Eztailpacking"; do
-			zcheck "$a-C$p${e:+-tail}" "$SRC" "-z $a -C $p $e"
+		for e in "" "-Eztailpacking" "-Eztailpacking,fragments"; do
+			zcheck "$a-C$p$(printf '%s' "$e" | tr -c 'a-z\n' '-')" "$SRC" \
+				"-z $a -C $p $e"
 		done
 	done
 	rm -rf "$SRC"
@@ -174,6 +176,23 @@ zcheck zstd-full-tail "$SRC" "-z zstd,level=9 -C 16384 -Elegacy-compress -Eztail
 zcheck deflate-b1024 "$SRC" "-b 1024 -z deflate,level=9 -C 16384 -Eztailpacking"
 zcheck lz4-b512 "$SRC" "-b 512 -z lz4 -C 4096"
 zcheck lz4hc-4 "$SRC" "-z lz4hc,4 -C 8192 -Eztailpacking"
+for a in "${ALGS[@]}"; do
+	zcheck "$a-fragments" "$SRC" "-z $a -C 65536 -Efragments"
+done
+zcheck zstd-frag-full "$SRC" "-z zstd -C 32768 -Efragments -Elegacy-compress"
+zcheck deflate-frag-b2048 "$SRC" "-b 2048 -z deflate -C 8192 -Efragments"
+
+# the packed inode is in the superblock, and a small file has no blocks
+if build "${T[@]}" -z lz4hc -C 65536 -Efragments "$WORK/frag.img" "$SRC"; then
+	check "-Efragments: the superblock has FRAGMENTS and a packed inode" \
+		[ $(($(sb_incompat "$WORK/frag.img") & 0x20)) != 0 -a \
+		"$(sb_u64 "$WORK/frag.img" $((0x60)))" != 0 ]
+	mount_image "$WORK/frag.img" "$WORK/frag.mnt" &&
+		check "-Efragments: a 12 KiB file takes no block of its own" \
+			[ "$(stat -c %b "$WORK/frag.mnt/text/8193")" = 0 ] &&
+		umount_image "$WORK/frag.mnt"
+	rm -f "$WORK/frag.img"
+fi
 
 # ------------------------------------------------------------ a large file
 
@@ -197,7 +216,7 @@ rm -rf "$BIG" "$WORK/text1m"
 for a in "${ALGS[@]}"; do
 	ok=1
 	for w in 1 4; do
-		build "${T[@]}" --workers=$w -z "$a" -C 65536 -Eztailpacking \
+		build "${T[@]}" --workers=$w -z "$a" -C 65536 -Eztailpacking,fragments \
 			"$WORK/w$w.img" "$SRC" || ok=0
 	done
 	if ((ok)) && cmp -s "$WORK/w1.img" "$WORK/w4.img"; then
@@ -257,6 +276,7 @@ usage_error "-C not a block multiple" -z lz4 -C 6000
 usage_error "-C over 1 MiB" -z lz4 -C 2097152
 usage_error "-C without -z" -C 65536
 usage_error "-Eztailpacking without -z" -Eztailpacking
+usage_error "-Efragments without -z" -Efragments
 usage_error "-z with --chunksize" -z lz4 --chunksize=65536
 usage_error "-z with -Ededupe" -z lz4 -Ededupe
 
