@@ -1278,22 +1278,12 @@ int erofs_z_write_inode(struct erofs_build *b, const struct erofs_inode *inode,
 {
 	const struct erofs_zinode *zi = inode->zi;
 	struct erofs_zbuild *z = b->z;
-	uint64_t nr = DIV_ROUND_UP(inode->size, (uint64_t)b->bs);
 	uint64_t blk = inode->startblk;
-	uint8_t *h = tail + zi->pad;
-	struct z_erofs_map_header mh = { 0 };
-	struct zrec *rec;
 	uint32_t s;
 	int srcfd = -1, ret = 0;
 
-	if (zi->frag) {
-		/* the header as one LE u64: the offset, and bit 63 set */
-		uint64_t v = cpu_to_le64(zi->frag_off |
-					 (1ull << (56 + Z_EROFS_FRAGMENT_INODE_BIT)));
-
-		memcpy(h, &v, sizeof(v));
-		return 0;
-	}
+	if (zi->frag)
+		return erofs_z_write_index(b, inode, tail);
 
 	for (s = 0; s < zi->nr_seg && !ret; s++) {
 		const struct erofs_zseg *seg = &zi->seg[s];
@@ -1331,9 +1321,29 @@ int erofs_z_write_inode(struct erofs_build *b, const struct erofs_inode *inode,
 		ret = erofs_check_unchanged(b, inode, srcfd);
 	if (srcfd >= 0)
 		close(srcfd);
-	if (ret)
-		return ret;
+	return ret ? ret : erofs_z_write_index(b, inode, tail);
+}
 
+/* the map header, lcluster indexes and inline tail, into 'tail' */
+int erofs_z_write_index(const struct erofs_build *b,
+			const struct erofs_inode *inode, uint8_t *tail)
+{
+	const struct erofs_zinode *zi = inode->zi;
+	const struct erofs_zbuild *z = b->z;
+	uint64_t nr = DIV_ROUND_UP(inode->size, (uint64_t)b->bs);
+	uint8_t *h = tail + zi->pad;
+	struct z_erofs_map_header mh = { 0 };
+	struct zrec *rec;
+	int ret;
+
+	if (zi->frag) {
+		/* the header as one LE u64: the offset, and bit 63 set */
+		uint64_t v = cpu_to_le64(zi->frag_off |
+					 (1ull << (56 + Z_EROFS_FRAGMENT_INODE_BIT)));
+
+		memcpy(h, &v, sizeof(v));
+		return 0;
+	}
 	rec = calloc(nr, sizeof(*rec));
 	if (!rec)
 		return -ENOMEM;

@@ -106,6 +106,8 @@ uint32_t erofs_z_plan_inode(struct erofs_build *b, struct erofs_inode *inode,
 uint64_t erofs_z_data_blocks(const struct erofs_inode *inode);
 int erofs_z_write_inode(struct erofs_build *b, const struct erofs_inode *inode,
 			uint8_t *tail);
+int erofs_z_write_index(const struct erofs_build *b,
+			const struct erofs_inode *inode, uint8_t *tail);
 int erofs_z_write_super(struct erofs_build *b, struct erofs_super_block *sb,
 			uint32_t *incompat);
 void erofs_compress_free(struct erofs_build *b);
