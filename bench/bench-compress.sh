@@ -8,9 +8,10 @@
 #                                      vs mksquashfs -comp zstd -Xcompression-level 15
 #                                         -b 131072 -processors 2
 # and prints wall time, CPU time, peak RSS and image size of each, the ratios
-# and the targets. See bench/README.md.
+# and the targets.  Ours also runs with -Eztailpacking,fragments for lz4 and
+# zstd, compared with the same peer.  See bench/README.md.
 #
-# usage: bench/bench-compress.sh [--rounds=N] [--only=lz4hc,lz4,zstd]
+# usage: bench/bench-compress.sh [--rounds=N] [--only=lz4hc,lz4,zstd] [--durable]
 #   MKFS=PATH         our mkfs.erofs (default: build/mkfs/mkfs.erofs)
 #   BENCH_CACHE=DIR   where the tree is (prepared by bench-mkfs.sh) and the
 #                     images go (default: /var/cache/erofs-forge-bench)
@@ -21,12 +22,15 @@ usage() {
 	cat <<'EOF'
   --rounds=N        timed rounds per tool (default 1; the best is reported)
   --only=LIST       only these comparisons (lz4hc, lz4, zstd)
+  --durable         time each tool followed by `sync -f IMAGE` (ours fsyncs
+                    its image before renaming it into place, the peers do not)
 EOF
 }
 
-rounds=1 only=lz4hc,lz4,zstd
+rounds=1 only=lz4hc,lz4,zstd durable=0
 while (($#)); do
 	case $1 in
+	--durable) durable=1 ;;
 	--rounds=*) rounds=${1#--rounds=} ;;
 	--only=*) only=${1#--only=} ;;
 	-h | --help) usage; exit 0 ;;
@@ -82,15 +86,26 @@ esac
 case ",$only," in *,lz4,*)
 	add ours-lz4 "erofs-forge ${ver:-?} -z lz4" \
 		"$(q "$ours" -q -T $timestamp -U $uuid -z lz4) \"\$IMG\" $(q "$tree")"
+	add ours-lz4f "erofs-forge ${ver:-?} -z lz4 -Eztailpacking,fragments" \
+		"$(q "$ours" -q -T $timestamp -U $uuid -z lz4 -Eztailpacking,fragments) \"\$IMG\" $(q "$tree")"
 	add sq-lz4 "$sq -comp lz4" \
 		"mksquashfs $(q "$tree") \"\$IMG\" -comp lz4 $sqfix"
 esac
 case ",$only," in *,zstd,*)
 	add ours-zstd "erofs-forge ${ver:-?} -z zstd,level=15 -C 131072" \
 		"$(q "$ours" -q -T $timestamp -U $uuid -z zstd,level=15 -C 131072) \"\$IMG\" $(q "$tree")"
+	add ours-zstdf "erofs-forge ${ver:-?} -z zstd,level=15 -C 131072 -Eztailpacking,fragments" \
+		"$(q "$ours" -q -T $timestamp -U $uuid -z zstd,level=15 -C 131072 -Eztailpacking,fragments) \"\$IMG\" $(q "$tree")"
 	add sq-zstd "$sq -comp zstd -Xcompression-level 15 -b 131072" \
 		"mksquashfs $(q "$tree") \"\$IMG\" -comp zstd -Xcompression-level 15 -b 131072 $sqfix"
 esac
+
+if ((durable)); then
+	for t in "${tools[@]}"; do
+		# shellcheck disable=SC2016 # expanded by the bash -c that runs it
+		cmd[$t]+=' && sync -f "$IMG"'
+	done
+fi
 
 say "warming the page cache (reading the whole tree once)"
 tar -cf - -C "$tree" . | cat >/dev/null
@@ -112,7 +127,7 @@ for ((r = 1; r <= rounds; r++)); do
 		read -r wall user sys rss <"$scratch/time"
 		cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
 		size[$t]=$(stat -c %s "$img")
-		printf '%-58s wall %7.2f s  cpu %7.2f s  peak RSS %7.1f MiB  image %8.2f MiB\n' \
+		printf '%-78s wall %7.2f s  cpu %7.2f s  peak RSS %7.1f MiB  image %8.2f MiB\n' \
 			"${label[$t]}" "$wall" "$cpu" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" \
 			"$(awk -v b="${size[$t]}" 'BEGIN { print b / 2^20 }')"
 		if [[ -z ${best_wall[$t]:-} ]] || awk -v a="$wall" -v b="${best_wall[$t]}" 'BEGIN { exit !(a < b) }'; then
@@ -143,7 +158,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3fx", a / b }'; }
 verdict() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { print (a / b <= t) ? "met" : "MISSED" }'; }
 
 say "best of $rounds round(s); tree: $tree_files files, $tree_bytes bytes; $(nproc) cores"
-fmt='%-58s %9s %9s %13s %11s %14s %8s\n'
+((durable)) && echo "(--durable: each time includes sync -f of the image)"
+fmt='%-78s %9s %9s %13s %11s %14s %8s\n'
 # shellcheck disable=SC2059
 printf "$fmt" tool "wall s" "cpu s" "peak RSS MiB" "image MiB" "image bytes" "fsck 1.5"
 for t in "${tools[@]}"; do
@@ -170,4 +186,6 @@ compare() {
 }
 compare ours-lz4hc deb-lz4hc 0.6 1.0
 compare ours-lz4 sq-lz4 0.8 ""
+compare ours-lz4f sq-lz4 0.8 ""
 compare ours-zstd sq-zstd 0.5 1.15
+compare ours-zstdf sq-zstd 0.5 1.15
