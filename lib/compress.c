@@ -147,7 +147,7 @@ void erofs_zctx_exit(struct erofs_zctx *c)
 
 /*
  * For codecs without a fixed-output mode: compress a guess of the input
- * from the ratio seen last, and correct it.  A pcluster filled to 3/4 is
+ * from the ratio seen last, and correct it.  A pcluster filled to half is
  * taken as it is: its stream is right-aligned in just the blocks it needs,
  * so a short one wastes no space, only a little context.
  */
@@ -189,7 +189,7 @@ static int compress_fill(struct erofs_zctx *c, const uint8_t *src,
 				best_in = guess;
 				best_out = n;
 			}
-			if (guess == avail || (uint64_t)n * 4 >= (uint64_t)cap * 3 ||
+			if (guess == avail || (uint64_t)n * 2 >= (uint64_t)cap ||
 			    grown)
 				break;
 			next = min_t(uint64_t, avail, (uint64_t)guess * target / n);
