@@ -125,6 +125,8 @@ struct erofs_inode {
 	uint8_t fp_source;		/* enum erofs_fp_source */
 	uint32_t fp_line;		/* map line that gave the value */
 	uint8_t *fp_value;		/* supplied, or filled while copying */
+
+	struct erofs_zinode *zi;	/* stored compressed (compress.c) */
 };
 
 enum erofs_fp_source {
@@ -193,6 +195,10 @@ struct erofs_build {
 	uint64_t chunk_blocks;		/* blocks of this build's chunk data */
 	struct erofs_dedupe *dd;	/* digest table */
 	struct erofs_blobs *blobs;	/* new blob, dict blobs, device table */
+
+	/* compression (compress.c) */
+	struct erofs_zbuild *z;
+	uint32_t zcfg_size;		/* config records after the superblock */
 
 	/* path scratch for exclusion matching */
 	char *relpath;
@@ -335,6 +341,8 @@ int erofs_blob_dict_read(struct erofs_build *b, uint16_t ref, void *buf,
 void erofs_blobs_free(struct erofs_build *b);
 
 /* writer.c */
+int erofs_check_unchanged(struct erofs_build *b,
+			  const struct erofs_inode *inode, int fd);
 int erofs_write_all(struct erofs_build *b);
 int erofs_digest_all(struct erofs_build *b);
 

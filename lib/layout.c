@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "compress.h"
 
 static int place_children(struct erofs_inode *dir, struct erofs_inode **order,
 			  uint64_t *n)
@@ -324,6 +325,8 @@ int erofs_plan_layout(struct erofs_build *b)
 			/* placed with the chunks; the tail fits (see chunk.c) */
 			if (inode->flat_inline)
 				inode->inline_size = size & (bs - 1);
+		} else if (inode->zi) {
+			inode->inline_size = erofs_z_plan_inode(b, inode, base);
 		} else if (inode->ext_data) {
 			/* the tail has no other place than the inode */
 			if (inode->datalayout == EROFS_INODE_FLAT_INLINE) {
@@ -407,7 +410,9 @@ int erofs_plan_layout(struct erofs_build *b)
 		if (!S_ISREG(inode->mode) && !S_ISDIR(inode->mode) &&
 		    !S_ISLNK(inode->mode))
 			continue;
-		if (inode->datalayout == EROFS_INODE_FLAT_INLINE)
+		if (inode->zi)
+			nblocks = erofs_z_data_blocks(inode);
+		else if (inode->datalayout == EROFS_INODE_FLAT_INLINE)
 			nblocks = inode->size >> b->blkszbits;
 		else
 			nblocks = DIV_ROUND_UP(inode->size, (uint64_t)bs);

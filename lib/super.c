@@ -13,6 +13,7 @@
 
 #include "internal.h"
 #include "erofs/crc32c.h"
+#include "compress.h"
 #include "fingerprint.h"
 #include "manifest.h"
 
@@ -71,6 +72,9 @@ int erofs_write_super(struct erofs_build *b)
 		sb.devt_slotoff = cpu_to_le16(erofs_devtable_start(b) /
 					      EROFS_DEVT_SLOT_SIZE);
 	}
+	ret = erofs_z_write_super(b, &sb, &incompat);
+	if (ret)
+		return ret;
 	sb.feature_compat = cpu_to_le32(compat);
 	sb.feature_incompat = cpu_to_le32(incompat);
 	memcpy(sb.uuid, b->report->uuid, 16);
@@ -123,6 +127,7 @@ void erofs_mkfs_opts_init(struct erofs_mkfs_opts *o)
 	o->force_gid = -1;
 	o->xattr_tolerance = 2;
 	o->verity_salt_size = -1;
+	o->compr_level = -1;
 }
 
 void erofs_mkfs_report_release(struct erofs_mkfs_report *r)
@@ -185,6 +190,12 @@ static void fill_report(struct erofs_build *b)
 	for (i = 0; i < b->nr_inodes; i++) {
 		const struct erofs_inode *inode = b->inodes[i];
 
+		if (!inode->dentry) {
+			/* the packed inode: its blocks hold compressed files */
+			if (inode->zi)
+				r->compressed_blocks += erofs_z_data_blocks(inode);
+			continue;
+		}
 		switch (inode->mode & S_IFMT) {
 		case S_IFDIR:
 			r->dirs++;
@@ -192,6 +203,12 @@ static void fill_report(struct erofs_build *b)
 		case S_IFREG:
 			r->regular++;
 			r->data_bytes += inode->size;
+			if (inode->zi) {
+				r->compressed_files++;
+				r->compressed_src_bytes += inode->size;
+				r->compressed_blocks += erofs_z_data_blocks(inode);
+				r->inline_tails += inode->zi->inline_tail;
+			}
 			if (inode->extents)
 				r->sparse_files++;
 			break;
@@ -284,12 +301,20 @@ opened:
 	ret = erofs_fingerprint_apply_map(&b);
 	if (ret)
 		goto out;
+	ret = erofs_compress_setup(&b);
+	if (ret)
+		goto out;
 	ret = erofs_xattr_plan(&b);
 	if (ret)
 		goto out;
 	ret = plan_chunks(&b);
 	if (ret)
 		goto out;
+	ret = erofs_compress_all(&b);
+	if (ret)
+		goto out;
+	if (b.z)
+		phase_mark(&b, "compress");
 	ret = erofs_plan_layout(&b);
 	if (ret)
 		goto out;
@@ -349,6 +374,7 @@ out:
 		erofs_manifest_abort(&b);
 		erofs_mkfs_report_release(report);
 	}
+	erofs_compress_free(&b);
 	erofs_chunk_free(&b);
 	erofs_blobs_free(&b);
 	erofs_verity_release(&b.verity);

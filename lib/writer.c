@@ -17,6 +17,7 @@
 #include <xxhash.h>
 
 #include "internal.h"
+#include "compress.h"
 #include "fingerprint.h"
 
 #define COPY_BUFSIZE	(1u << 20)
@@ -348,6 +349,11 @@ static void fill_core(const struct erofs_build *b,
 	case S_IFREG:
 	case S_IFDIR:
 	case S_IFLNK:
+		if (inode->zi) {
+			/* compressed: the blocks its pclusters take */
+			u = erofs_z_data_blocks(inode);
+			break;
+		}
 		u = inode->datalayout == EROFS_INODE_CHUNK_BASED ?
 			inode->chunkbits | (b->chunk_indexes ?
 					    EROFS_CHUNK_FORMAT_INDEXES : 0) :
@@ -390,11 +396,14 @@ static void fill_core(const struct erofs_build *b,
 	}
 }
 
-static int check_unchanged(struct erofs_build *b,
-			   const struct erofs_inode *inode, int fd)
+int erofs_check_unchanged(struct erofs_build *b,
+			  const struct erofs_inode *inode, int fd)
 {
 	struct stat st;
 
+	/* a tar archive's data is in the spool, read once from the stream */
+	if (b->spool_fd >= 0)
+		return 0;
 	if (fstat(fd, &st))
 		return -errno;
 	if (st.st_dev != inode->src_dev || st.st_ino != inode->src_ino ||
@@ -602,6 +611,12 @@ static int write_regular(struct worker *w, struct erofs_inode *inode,
 		return 0;
 	if (inode->ext_data)
 		return write_external(w, inode, tail);
+	if (inode->zi) {
+		ret = erofs_z_write_inode(b, inode, tail);
+		if (!ret)
+			atomic_fetch_add(&b->bytes_done, inode->size);
+		return ret;
+	}
 	w->dst = b->outfd;
 	fd = open_data(w, inode);
 	if (fd < 0) {
@@ -622,8 +637,8 @@ static int write_regular(struct worker *w, struct erofs_inode *inode,
 		/* already reported as a write error */
 	} else if (ret) {
 		report_path_err(b, inode, "failed to read", ret);
-	} else if (b->spool_fd < 0) {
-		ret = check_unchanged(b, inode, fd);
+	} else {
+		ret = erofs_check_unchanged(b, inode, fd);
 	}
 	close_data(w, fd);
 	return ret;
@@ -975,8 +990,8 @@ static int digest_inode(struct worker *w, struct erofs_inode *inode)
 		free(path);
 	} else if (ret) {
 		report_path_err(b, inode, "failed to read", ret);
-	} else if (b->spool_fd < 0) {
-		ret = check_unchanged(b, inode, fd);
+	} else {
+		ret = erofs_check_unchanged(b, inode, fd);
 	}
 	close_data(w, fd);
 	return ret;

@@ -481,7 +481,8 @@ int erofs_xattr_plan(struct erofs_build *b)
 	uint64_t k, pos;
 	int ret;
 
-	b->prefix_start = EROFS_SUPER_OFFSET + sizeof(struct erofs_super_block);
+	b->prefix_start = EROFS_SUPER_OFFSET + sizeof(struct erofs_super_block) +
+			  b->zcfg_size;
 	ret = plan_fingerprints(b);
 	if (ret)
 		return ret;

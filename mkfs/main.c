@@ -74,6 +74,16 @@ static void usage(FILE *f)
 	      "  -T EPOCH               set every timestamp and the build time to EPOCH\n"
 	      "  -x N                   xattr tolerance: share xattrs carried by more than\n"
 	      "                         N inodes (default 2); a negative N drops all xattrs\n"
+	      "  -z ALG[,level=N]       compress regular files with ALG: lz4, lz4hc (levels\n"
+	      "                         1-12, default 9), zstd (1-22, default 3) or deflate\n"
+	      "                         (1-9, default 6)\n"
+	      "  -C SIZE                physical cluster size for -z: a multiple of the block\n"
+	      "                         size, at most 1 MiB (default: one block)\n"
+	      "  -E ztailpacking        with -z, keep a file's short compressed tail in its\n"
+	      "                         inode\n"
+	      "  -E fragments           with -z, store files up to 64 KiB (or the pcluster\n"
+	      "                         size) inside one compressed packed inode\n"
+	      "  -E legacy-compress     with -z, full lcluster indexes instead of compact ones\n"
 	      "  -q                     quiet: no progress and no summary\n"
 	      "  -d N                   message level 0..9 (default 2)\n"
 	      "  --all-root             make every file owned by uid 0 and gid 0\n"
@@ -319,7 +329,7 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":b:L:U:T:x:qd:E:", long_opts,
+	while ((c = getopt_long(argc, argv, ":b:L:U:T:x:qd:E:z:C:", long_opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'b':
@@ -537,9 +547,15 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 			     tok = strtok_r(NULL, ",", &save)) {
 				if (!strcmp(tok, "dedupe")) {
 					o->dedupe = true;
+				} else if (!strcmp(tok, "ztailpacking")) {
+					o->ztailpacking = true;
+				} else if (!strcmp(tok, "fragments")) {
+					o->fragments = true;
+				} else if (!strcmp(tok, "legacy-compress")) {
+					o->compr_full_indexes = true;
 				} else {
 					bad_value("-E", tok,
-						  "known extended options: dedupe");
+						  "known extended options: dedupe, ztailpacking, fragments, legacy-compress");
 					free(list);
 					return 2;
 				}
@@ -547,6 +563,24 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 			free(list);
 			break;
 		}
+		case 'z': {
+			const char *why = NULL;
+
+			if (erofs_compr_parse(optarg, &o->compr_algo,
+					      &o->compr_level, &why)) {
+				bad_value("-z", optarg, why);
+				return 2;
+			}
+			break;
+		}
+		case 'C':
+			if (parse_ll(optarg, 512, 1 << 20, &v) || (v & 511)) {
+				bad_value("-C", optarg,
+					  "expected a multiple of the block size, at most 1 MiB (1048576)");
+				return 2;
+			}
+			o->pclustersize = v;
+			break;
 		case OPT_CHUNKSIZE:
 			if (parse_ll(optarg, 512, 1ll << 31, &v) || (v & (v - 1))) {
 				bad_value("--chunksize", optarg,
@@ -633,6 +667,23 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 	if (o->chunksize && o->chunksize < (1u << o->blkszbits)) {
 		fprintf(stderr, PROG ": --chunksize=%u: the chunk size must be at least the block size (%u)\n",
 			o->chunksize, 1u << o->blkszbits);
+		return 2;
+	}
+	if (o->compr_algo) {
+		if (o->pclustersize % (1u << o->blkszbits) ||
+		    o->pclustersize > 2047u << o->blkszbits) {
+			fprintf(stderr, PROG ": -C %u: the pcluster size must be a multiple of the block size (%u) and at most 2047 blocks\n",
+				o->pclustersize, 1u << o->blkszbits);
+			return 2;
+		}
+		if (o->chunksize || o->dedupe || o->blobdev || o->blob_dir ||
+		    o->nr_blob_dicts || rebuild) {
+			fprintf(stderr, PROG ": -z does not combine with --chunksize, -Ededupe, --blobdev, --blob-dir or --rebuild\n");
+			return 2;
+		}
+	} else if (o->pclustersize || o->ztailpacking || o->fragments ||
+		   o->compr_full_indexes) {
+		fprintf(stderr, PROG ": -C, -Eztailpacking, -Efragments and -Elegacy-compress need -z\n");
 		return 2;
 	}
 	if (o->blobdev && o->blob_dir) {
@@ -750,6 +801,13 @@ static void print_summary(const struct erofs_mkfs_opts *o,
 	       r->data_bytes / 1048576.0, r->blocks, r->block_size,
 	       r->blocks * r->block_size, r->meta_bytes, r->shared_xattrs,
 	       r->long_prefixes, r->build_time, uuid);
+	if (r->compressed_files)
+		printf("Compressed: %" PRIu64 " files (%.1f MiB) in %" PRIu64
+		       " blocks (%.1f MiB) with %s; %" PRIu64 " tails inline.\n",
+		       r->compressed_files, r->compressed_src_bytes / 1048576.0,
+		       r->compressed_blocks,
+		       r->compressed_blocks * (double)r->block_size / 1048576.0,
+		       erofs_compr_name(o->compr_algo), r->inline_tails);
 	if (r->chunked_files)
 		printf("Chunks: %" PRIu64 " chunk-based files; %" PRIu64
 		       " bytes stored once for several chunks (deduplicated).\n",

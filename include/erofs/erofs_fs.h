@@ -234,6 +234,61 @@ struct z_erofs_lcluster_index {
 	} di_u;
 } __attribute__((packed));
 
+/* algorithm ids: h_algorithmtype nibbles and available_compr_algs bits */
+enum {
+	Z_EROFS_COMPRESSION_LZ4 = 0,
+	Z_EROFS_COMPRESSION_LZMA = 1,
+	Z_EROFS_COMPRESSION_DEFLATE = 2,
+	Z_EROFS_COMPRESSION_ZSTD = 3,
+	Z_EROFS_COMPRESSION_MAX
+};
+
+/* h_advise */
+#define Z_EROFS_ADVISE_COMPACTED_2B		0x0001
+#define Z_EROFS_ADVISE_BIG_PCLUSTER_1		0x0002
+#define Z_EROFS_ADVISE_BIG_PCLUSTER_2		0x0004
+#define Z_EROFS_ADVISE_INLINE_PCLUSTER		0x0008
+#define Z_EROFS_ADVISE_INTERLACED_PCLUSTER	0x0010
+#define Z_EROFS_ADVISE_FRAGMENT_PCLUSTER	0x0020
+
+/* bit 7 of h_clusterbits: the whole file is one fragment */
+#define Z_EROFS_FRAGMENT_INODE_BIT		7
+
+/* lcluster types: bits 0-1 of di_advise, and the type of a compact slot */
+enum {
+	Z_EROFS_LCLUSTER_TYPE_PLAIN = 0,
+	Z_EROFS_LCLUSTER_TYPE_HEAD1 = 1,
+	Z_EROFS_LCLUSTER_TYPE_NONHEAD = 2,
+	Z_EROFS_LCLUSTER_TYPE_HEAD2 = 3,
+};
+#define Z_EROFS_LI_PARTIAL_REF		(1 << 15)
+/* in delta[0] of the first NONHEAD: the pcluster's block count follows */
+#define Z_EROFS_LI_D0_CBLKCNT		(1 << 11)
+
+/* full indexes start after the map header and 8 reserved bytes */
+#define Z_EROFS_FULL_INDEX_START(h)	((h) + 16)
+/* an encoded pcluster is at most 1 MiB, a decoded extent at most 12 MiB */
+#define Z_EROFS_PCLUSTER_MAX_SIZE	(1024 * 1024)
+#define Z_EROFS_PCLUSTER_MAX_DSIZE	(12 * 1024 * 1024)
+
+/* compression configuration records after the superblock, in id order */
+struct z_erofs_lz4_cfgs {
+	__le16 max_distance;
+	__le16 max_pclusterblks;
+	__u8 reserved[10];
+} __attribute__((packed));
+
+struct z_erofs_deflate_cfgs {
+	__u8 windowbits;
+	__u8 reserved[5];
+} __attribute__((packed));
+
+struct z_erofs_zstd_cfgs {
+	__u8 format;
+	__u8 windowlog;		/* log2(window) - 10 */
+	__u8 reserved[4];
+} __attribute__((packed));
+
 #define EROFS_ASSERT_OFF(type, field, off) \
 	_Static_assert(offsetof(type, field) == (off), #type "." #field)
 
@@ -304,5 +359,8 @@ EROFS_ASSERT_OFF(struct erofs_dirent, file_type, 10);
 _Static_assert(sizeof(struct z_erofs_map_header) == 8, "map header size");
 EROFS_ASSERT_OFF(struct z_erofs_map_header, h_advise, 4);
 _Static_assert(sizeof(struct z_erofs_lcluster_index) == 8, "lcluster index size");
+_Static_assert(sizeof(struct z_erofs_lz4_cfgs) == 14, "lz4 config size");
+_Static_assert(sizeof(struct z_erofs_deflate_cfgs) == 6, "deflate config size");
+_Static_assert(sizeof(struct z_erofs_zstd_cfgs) == 6, "zstd config size");
 
 #endif

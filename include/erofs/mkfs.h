@@ -70,10 +70,32 @@ struct erofs_mkfs_report {
 		char *hash_file;		/* its tree (malloc'd) */
 		struct erofs_mkfs_verity_report verity;
 	} *devices;				/* nr_devices of them, or NULL */
+	/* compression */
+	uint64_t compressed_files;	/* regular files stored compressed */
+	uint64_t compressed_src_bytes;	/* their size in the source */
+	uint64_t compressed_blocks;	/* blocks their pclusters take */
+	uint64_t inline_tails;		/* of them, tails kept in the inode */
 };
 
 #define EROFS_MKFS_MAX_PREFIXES	128
 #define EROFS_FINGERPRINT_DEFAULT_NAME	"erofs.fingerprint.v1"
+
+enum erofs_compr_algo {
+	EROFS_COMPR_NONE,
+	EROFS_COMPR_LZ4,
+	EROFS_COMPR_LZ4HC,
+	EROFS_COMPR_ZSTD,
+	EROFS_COMPR_DEFLATE,
+};
+
+/*
+ * Parses a -z value, "ALG", "ALG,level=N" or "ALG,N".  Returns 0, or
+ * -EINVAL (malformed, unknown, level out of range) or -EOPNOTSUPP (the
+ * codec was left out of this build), with *why saying which.
+ */
+int erofs_compr_parse(const char *spec, unsigned int *algo, int *level,
+		      const char **why);
+const char *erofs_compr_name(unsigned int algo);
 
 /* whether a digest name is one that --fingerprint accepts */
 bool erofs_fingerprint_algo_ok(const char *algo);
@@ -136,6 +158,14 @@ struct erofs_mkfs_opts {
 	unsigned int verity_blkszbits;	/* 0: the image's block size */
 	int verity_salt_size;		/* -1: derived from the UUID */
 	uint8_t verity_salt[256];
+
+	/* compression */
+	unsigned int compr_algo;	/* enum erofs_compr_algo */
+	int compr_level;		/* -1: the codec's default */
+	uint32_t pclustersize;		/* bytes, a multiple of the block; 0: one block */
+	bool ztailpacking;		/* a short compressed tail stays in the inode */
+	bool fragments;			/* small files go into the packed inode */
+	bool compr_full_indexes;	/* full lcluster indexes, never compact */
 
 	unsigned int workers;		/* 0: number of online CPUs */
 	bool no_fsync;

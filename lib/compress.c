@@ -1,0 +1,1435 @@
+// SPDX-License-Identifier: GPL-2.0+ OR Apache-2.0
+/*
+ * Compressed files.  Compressed sizes are not known before compressing, so
+ * this pass runs between chunk planning and layout planning: files are cut
+ * into segments at fixed offsets, each segment (or each fingerprinted file)
+ * is one job on the workers, and a job's pclusters go to a spool file next
+ * to the image, already block-formatted.  Layout then gives each compressed
+ * file its blocks in plan order, and the writing pass copies the spooled
+ * blocks into place and writes the lcluster indexes.  Since segment bounds
+ * and codec state depend only on the data, the image is the same for any
+ * number of workers.
+ *
+ * Extents follow two rules that keep every index valid: an extent that is
+ * not the file's last ends in a later lcluster than it starts in (so no
+ * lcluster holds two heads), and a compressed extent is kept only when it
+ * takes fewer blocks than its bytes would raw.  Raw (PLAIN) extents are one
+ * block each.
+ */
+#include <fcntl.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "compress.h"
+#include "fingerprint.h"
+
+/* ------------------------------------------------------------ codecs */
+
+static const struct erofs_compressor *codec_table(unsigned int algo)
+{
+	switch (algo) {
+	case EROFS_COMPR_LZ4:
+		return &erofs_compressor_lz4;
+	case EROFS_COMPR_LZ4HC:
+		return &erofs_compressor_lz4hc;
+	case EROFS_COMPR_ZSTD:
+		return &erofs_compressor_zstd;
+	case EROFS_COMPR_DEFLATE:
+		return &erofs_compressor_deflate;
+	}
+	return NULL;
+}
+
+static const char *const algo_names[] = {
+	[EROFS_COMPR_LZ4] = "lz4",
+	[EROFS_COMPR_LZ4HC] = "lz4hc",
+	[EROFS_COMPR_ZSTD] = "zstd",
+	[EROFS_COMPR_DEFLATE] = "deflate",
+};
+
+const char *erofs_compr_name(unsigned int algo)
+{
+	if (algo == EROFS_COMPR_NONE || algo >= ARRAY_SIZE(algo_names))
+		return "none";
+	return algo_names[algo];
+}
+
+const struct erofs_compressor *erofs_compressor_get(unsigned int algo)
+{
+	const struct erofs_compressor *c = codec_table(algo);
+
+	return c && c->name ? c : NULL;
+}
+
+int erofs_compr_parse(const char *spec, unsigned int *algo, int *level,
+		      const char **why)
+{
+	const struct erofs_compressor *c;
+	const char *comma = strchr(spec, ',');
+	size_t len = comma ? (size_t)(comma - spec) : strlen(spec);
+	unsigned int a;
+
+	*level = -1;
+	for (a = EROFS_COMPR_LZ4; a < ARRAY_SIZE(algo_names); a++)
+		if (strlen(algo_names[a]) == len &&
+		    !strncmp(spec, algo_names[a], len))
+			break;
+	if (a >= ARRAY_SIZE(algo_names)) {
+		*why = strchr(spec, ':') ?
+			"one algorithm per image: lz4, lz4hc, zstd or deflate" :
+			"known algorithms: lz4, lz4hc, zstd, deflate";
+		return -EINVAL;
+	}
+	c = codec_table(a);
+	if (comma) {
+		const char *v = comma + 1;
+		char *end;
+		long n;
+
+		if (!strncmp(v, "level=", 6))
+			v += 6;
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (!c->max_level) {
+			*why = "lz4 has no levels (lz4hc has)";
+			return -EINVAL;
+		}
+		if (errno || end == v || *end || n < c->min_level ||
+		    n > c->max_level) {
+			*why = a == EROFS_COMPR_LZ4HC ? "lz4hc levels are 1 to 12" :
+			       a == EROFS_COMPR_ZSTD ? "zstd levels are 1 to 22" :
+			       "deflate levels are 1 to 9";
+			return -EINVAL;
+		}
+		*level = n;
+	}
+	*algo = a;
+	if (!c->name) {
+		*why = a == EROFS_COMPR_ZSTD ?
+			"this build has no zstd support (libzstd was not found or --without-zstd was given)" :
+		       a == EROFS_COMPR_DEFLATE ?
+			"this build has no deflate support (zlib was not found or --without-zlib was given)" :
+			"this build has no lz4 support (liblz4 was not found or --without-lz4 was given)";
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/* the ratio a job starts from, before it has seen its data */
+#define RATIO_START_X16	(3 * 16)
+
+int erofs_zctx_init(struct erofs_zctx *c, const struct erofs_compressor *ops,
+		    int level, unsigned int windowlog)
+{
+	memset(c, 0, sizeof(*c));
+	c->ops = ops;
+	c->level = level;
+	c->windowlog = windowlog;
+	c->ratio_x16 = RATIO_START_X16;
+	return ops->init ? ops->init(c) : 0;
+}
+
+void erofs_zctx_reset(struct erofs_zctx *c)
+{
+	c->ratio_x16 = RATIO_START_X16;
+}
+
+void erofs_zctx_exit(struct erofs_zctx *c)
+{
+	if (c->ops && c->ops->exit)
+		c->ops->exit(c);
+	free(c->scratch);
+	c->scratch = NULL;
+}
+
+/*
+ * For codecs without a fixed-output mode: compress a guess of the input
+ * from the ratio seen last, and correct it.  A pcluster filled to half is
+ * taken as it is: its stream is right-aligned in just the blocks it needs,
+ * so a short one wastes no space, only a little context.
+ */
+static int compress_fill(struct erofs_zctx *c, const uint8_t *src,
+			 uint32_t *srclen, uint8_t *dst, uint32_t cap)
+{
+	const uint32_t avail = *srclen;
+	const uint64_t target = (uint64_t)cap * 15 / 16;
+	uint32_t guess, best_in = 0, need;
+	int best_out = 0, tries, n;
+	bool grown = false;
+
+	guess = min_t(uint64_t, avail, target * c->ratio_x16 / 16);
+	if (!guess)
+		guess = min_t(uint32_t, avail, cap);
+	need = c->ops->bound(max_t(uint32_t, guess, avail));
+	if (need > c->scratch_cap) {
+		free(c->scratch);
+		c->scratch = malloc(need);
+		if (!c->scratch) {
+			c->scratch_cap = 0;
+			return -ENOMEM;
+		}
+		c->scratch_cap = need;
+	}
+	for (tries = 0; tries < 6 && guess; tries++) {
+		uint64_t next;
+
+		n = c->ops->whole(c, src, guess, c->scratch, c->scratch_cap);
+		if (n < 0)
+			return n;
+		if (!n)
+			break;
+		c->ratio_x16 = clamp_t(uint64_t, (uint64_t)guess * 16 / n, 8,
+				       16 * 1024);
+		if ((uint32_t)n <= cap) {
+			if (guess > best_in) {
+				memcpy(dst, c->scratch, n);
+				best_in = guess;
+				best_out = n;
+			}
+			if (guess == avail || (uint64_t)n * 2 >= (uint64_t)cap ||
+			    grown)
+				break;
+			next = min_t(uint64_t, avail, (uint64_t)guess * target / n);
+			if (next <= guess + guess / 16)
+				break;
+			grown = true;
+		} else {
+			next = (uint64_t)guess * target / n;
+			if (next <= best_in)
+				break;
+		}
+		guess = next;
+	}
+	*srclen = best_in;
+	return best_out;
+}
+
+int erofs_zctx_compress(struct erofs_zctx *c, const void *src,
+			uint32_t *srclen, void *dst, uint32_t cap)
+{
+	if (c->ops->destsize)
+		return c->ops->destsize(c, src, srclen, dst, cap);
+	return compress_fill(c, src, srclen, dst, cap);
+}
+
+/* ------------------------------------------------------------ the pass */
+
+struct erofs_zbuild {
+	const struct erofs_compressor *ops;
+	int level;
+	unsigned int windowlog;
+	uint32_t pcs;			/* pcluster bytes */
+	uint32_t max_extent;		/* input bytes one pcluster may take */
+	uint32_t segsize;		/* input bytes per job (block multiple) */
+	bool big;			/* pclusters of more than one block */
+	bool compact;			/* compact indexes */
+	bool cfgs;			/* config records in the superblock */
+	bool any_inline;
+	/* -Efragments: files up to frag_max in the packed inode */
+	bool fragments;
+	uint32_t frag_max;
+	struct erofs_inode *packed;
+	struct zpiece {
+		uint64_t off, spool, len;	/* in the packed inode, spooled */
+	} *pieces;
+	uint64_t nr_pieces;
+
+	int spool_fd;
+	atomic_uint_fast64_t spool_end;
+
+	/* jobs: a file's segments [first, first + nr) */
+	struct zjob {
+		struct erofs_inode *inode;
+		uint32_t first, nr;
+	} *jobs;
+	uint64_t nr_jobs;
+	atomic_uint_fast64_t next_job;
+	atomic_uint_fast64_t bytes_done;
+	atomic_int failed;
+	uint64_t bytes_total;
+};
+
+struct zworker {
+	struct erofs_build *b;
+	struct erofs_zbuild *z;
+	pthread_t th;
+	struct erofs_zctx zc;
+	uint8_t *in;			/* one segment of input */
+	uint8_t *out;			/* its pclusters, block-formatted */
+	uint64_t out_cap;
+	uint8_t *cbuf;			/* one encoded pcluster */
+	void *fp_ctx;
+	int ret;
+};
+
+int erofs_compress_setup(struct erofs_build *b)
+{
+	const struct erofs_mkfs_opts *o = b->opts;
+	struct erofs_zbuild *z;
+
+	if (o->compr_algo == EROFS_COMPR_NONE)
+		return 0;
+	z = calloc(1, sizeof(*z));
+	if (!z)
+		return -ENOMEM;
+	b->z = z;
+	z->spool_fd = -1;
+	z->ops = erofs_compressor_get(o->compr_algo);
+	if (!z->ops) {
+		erofs_err(b, "cannot compress with %s: this build has no support for it",
+			  erofs_compr_name(o->compr_algo));
+		return -EOPNOTSUPP;
+	}
+	z->level = o->compr_level >= 0 ? o->compr_level : z->ops->default_level;
+	z->pcs = o->pclustersize ? o->pclustersize : b->bs;
+	if (z->pcs % b->bs || z->pcs > Z_EROFS_PCLUSTER_MAX_SIZE ||
+	    z->pcs / b->bs > 2047) {
+		erofs_err(b, "invalid pcluster size %u: a multiple of the block size, at most 1 MiB and 2047 blocks",
+			  z->pcs);
+		return -EINVAL;
+	}
+	z->big = z->pcs > b->bs;
+	/* compact indexes as the kernel reads them: 4 KiB lclusters */
+	z->compact = !o->compr_full_indexes && b->blkszbits == 12;
+	/*
+	 * Enough input that even highly compressible data fills a pcluster,
+	 * few enough decoded bytes that reading one byte stays cheap.
+	 */
+	z->max_extent = min_t(uint32_t, max_t(uint32_t, 1u << 20, 4 * z->pcs),
+			      Z_EROFS_PCLUSTER_MAX_DSIZE);
+	z->segsize = max_t(uint32_t, 4u << 20, 2 * z->max_extent);
+	/* the largest window a decoded extent can use, at most 1 MiB */
+	z->windowlog = 20;
+	z->fragments = o->fragments;
+	z->frag_max = max_t(uint32_t, z->pcs, 64u << 10);
+	z->cfgs = z->big || z->ops->alg != Z_EROFS_COMPRESSION_LZ4;
+	if (z->cfgs)
+		b->zcfg_size = z->ops->alg == Z_EROFS_COMPRESSION_LZ4 ?
+			2 + sizeof(struct z_erofs_lz4_cfgs) :
+			2 + sizeof(struct z_erofs_zstd_cfgs);
+	return 0;
+}
+
+static void report_read_err(struct erofs_build *b,
+			    const struct erofs_inode *inode, int err)
+{
+	char *path = inode->dentry ? erofs_inode_path(inode) :
+		strdup("(packed inode)");
+
+	if (err == -ENODATA)
+		erofs_err(b, "failed to read '%s': it shrank during the build (%llu bytes expected)",
+			  path ? path : "?", (unsigned long long)inode->size);
+	else if (err == -ENOENT)
+		erofs_err(b, "failed to read '%s': it vanished during the build",
+			  path ? path : "?");
+	else
+		erofs_err(b, "failed to read '%s': %s", path ? path : "?",
+			  strerror(-err));
+	free(path);
+}
+
+static int out_reserve(struct zworker *w, uint64_t more, uint64_t used)
+{
+	uint64_t need = used + more;
+	uint8_t *n;
+
+	if (need <= w->out_cap)
+		return 0;
+	need = max_t(uint64_t, need, w->out_cap * 2);
+	n = realloc(w->out, need);
+	if (!n)
+		return -ENOMEM;
+	w->out = n;
+	w->out_cap = need;
+	return 0;
+}
+
+/* a failed spool write is reported here, once, like one to the image */
+static int spool_write(struct erofs_build *b, const uint8_t *p, uint64_t len,
+		       uint64_t off)
+{
+	while (len) {
+		ssize_t n = pwrite(b->z->spool_fd, p, min_t(uint64_t, len, 1u << 30),
+				   off);
+
+		if (n < 0) {
+			int err = errno;
+
+			if (err == EINTR)
+				continue;
+			if (!atomic_exchange(&b->out_failed, 1))
+				erofs_err(b, "failed to write image '%s': %s (writing its compressed data to a spool file beside it)",
+					  b->opts->image_path, strerror(err));
+			return -err;
+		}
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int add_ext(struct erofs_zseg *seg, uint32_t *cap, uint32_t len,
+		   uint16_t blocks, uint8_t type)
+{
+	if (seg->nr_ext == *cap) {
+		uint32_t ncap = *cap ? *cap * 2 : 16;
+		struct erofs_zext *n = realloc(seg->ext, ncap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		seg->ext = n;
+		*cap = ncap;
+	}
+	seg->ext[seg->nr_ext++] = (struct erofs_zext){ len, blocks, type };
+	return 0;
+}
+
+/*
+ * The inline tail: the file's last extent, re-encoded alone if it is raw,
+ * kept only if shorter than a block.
+ */
+static int tail_candidate(struct zworker *w, struct erofs_zinode *zi,
+			  const uint8_t *data, uint32_t len, const uint8_t *enc,
+			  uint32_t enclen, uint8_t type)
+{
+	const uint32_t bs = w->b->bs;
+	int n = 0;
+
+	if (type == Z_EROFS_LCLUSTER_TYPE_PLAIN && len > 1) {
+		uint32_t in = len;
+
+		n = erofs_zctx_compress(&w->zc, data, &in, w->cbuf, len - 1);
+		if (n < 0)
+			return n;
+		if (n > 0 && in == len && w->cbuf[0]) {
+			enc = w->cbuf;
+			enclen = n;
+			type = Z_EROFS_LCLUSTER_TYPE_HEAD1;
+		}
+	}
+	if (enclen >= bs)
+		return 0;
+	zi->tail = malloc(enclen);
+	if (!zi->tail)
+		return -ENOMEM;
+	memcpy(zi->tail, enc, enclen);
+	zi->tail_len = enclen;
+	zi->tail_type = type;
+	return 0;
+}
+
+/* compresses w->in[0..len), the segment at 'start' of the file */
+static int compress_segment(struct zworker *w, struct erofs_inode *inode,
+			    struct erofs_zseg *seg, uint32_t len, bool last)
+{
+	struct erofs_build *b = w->b;
+	struct erofs_zbuild *z = w->z;
+	const uint32_t bs = b->bs;
+	uint32_t pos = 0, cap = 0, last_enc = 0;
+	uint64_t used = 0;
+	bool any_encoded = false;
+	int ret;
+
+	erofs_zctx_reset(&w->zc);
+	while (pos < len) {
+		uint32_t take = min_t(uint32_t, len - pos, z->max_extent);
+		uint32_t raw = 1, k;
+
+		if (take > bs) {
+			uint32_t in = take;
+			int n = erofs_zctx_compress(&w->zc, w->in + pos, &in,
+						    w->cbuf, z->pcs);
+
+			if (n < 0)
+				return n;
+			if (n > 0 && w->cbuf[0]) {
+				uint32_t blocks = DIV_ROUND_UP((uint32_t)n, bs);
+
+				if (blocks < DIV_ROUND_UP(in, bs)) {
+					ret = out_reserve(w, (uint64_t)blocks * bs,
+							  used);
+					if (!ret)
+						ret = add_ext(seg, &cap, in, blocks,
+							      Z_EROFS_LCLUSTER_TYPE_HEAD1);
+					if (ret)
+						return ret;
+					memset(w->out + used, 0, blocks * bs - n);
+					memcpy(w->out + used + blocks * bs - n,
+					       w->cbuf, n);
+					used += (uint64_t)blocks * bs;
+					pos += in;
+					last_enc = n;
+					any_encoded = true;
+					continue;
+				}
+				raw = max_t(uint32_t, 1, in / bs);
+			}
+		}
+		/* raw: whole blocks, so the next extent starts in the next lcluster */
+		for (k = 0; k < raw && pos < len; k++) {
+			uint32_t l = min_t(uint32_t, bs, len - pos);
+
+			ret = out_reserve(w, bs, used);
+			if (!ret)
+				ret = add_ext(seg, &cap, l, 1,
+					      Z_EROFS_LCLUSTER_TYPE_PLAIN);
+			if (ret)
+				return ret;
+			memcpy(w->out + used, w->in + pos, l);
+			memset(w->out + used + l, 0, bs - l);
+			used += bs;
+			pos += l;
+		}
+	}
+	seg->blocks = used / bs;
+	if (last && b->opts->ztailpacking && seg->nr_ext &&
+	    !inode->zi->packed) {
+		const struct erofs_zext *e = &seg->ext[seg->nr_ext - 1];
+
+		if (e->blocks == 1) {
+			ret = tail_candidate(w, inode->zi, w->in + len - e->len,
+					     e->len, e->type ==
+					     Z_EROFS_LCLUSTER_TYPE_PLAIN ?
+					     w->in + len - e->len :
+					     w->out + used - last_enc,
+					     e->type == Z_EROFS_LCLUSTER_TYPE_PLAIN ?
+					     e->len : last_enc, e->type);
+			if (ret)
+				return ret;
+		}
+	}
+	if (!any_encoded && !inode->zi->packed) {
+		/* nothing to gain from spooling: copied from the source */
+		seg->spool_off = EROFS_ZSEG_RAW;
+		return 0;
+	}
+	seg->spool_off = atomic_fetch_add(&z->spool_end, used);
+	return spool_write(b, w->out, used, seg->spool_off);
+}
+
+/* a file stored whole in the packed inode: its bytes wait in the spool */
+static int run_frag_job(struct zworker *w, struct erofs_inode *inode)
+{
+	struct erofs_build *b = w->b;
+	struct erofs_zbuild *z = w->z;
+	bool fp = inode->fp_source == EROFS_FP_COMPUTED && !inode->fp_value;
+	int fd, ret;
+
+	fd = erofs_open_source(b, inode, O_RDONLY);
+	if (fd < 0) {
+		report_read_err(b, inode, fd);
+		return fd;
+	}
+	ret = erofs_pread_full(fd, w->in, inode->size, inode->spool_off);
+	if (ret)
+		report_read_err(b, inode, ret);
+	if (!ret && fp) {
+		ret = erofs_fingerprint_init(b, &w->fp_ctx);
+		if (!ret)
+			ret = erofs_fingerprint_update(w->fp_ctx, w->in,
+						       inode->size);
+	}
+	if (!ret) {
+		inode->zi->frag_spool = atomic_fetch_add(&z->spool_end,
+							 inode->size);
+		ret = spool_write(b, w->in, inode->size, inode->zi->frag_spool);
+	}
+	if (!ret)
+		ret = erofs_check_unchanged(b, inode, fd);
+	if (!ret && fp)
+		ret = erofs_fingerprint_final(b, w->fp_ctx, inode);
+	atomic_fetch_add(&z->bytes_done, inode->size);
+	close(fd);
+	return ret;
+}
+
+/* the packed inode's bytes [start, start + len), gathered from the spool */
+static int gather(struct erofs_zbuild *z, uint8_t *buf, uint64_t start,
+		  uint64_t len)
+{
+	uint64_t lo = 0, hi = z->nr_pieces;
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (z->pieces[mid].off + z->pieces[mid].len <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; len && lo < z->nr_pieces; lo++) {
+		const struct zpiece *pc = &z->pieces[lo];
+		uint64_t skip = start - pc->off;
+		uint64_t n = min_t(uint64_t, len, pc->len - skip);
+		int ret = erofs_pread_full(z->spool_fd, buf, n, pc->spool + skip);
+
+		if (ret)
+			return ret;
+		buf += n;
+		start += n;
+		len -= n;
+	}
+	return len ? -EFSCORRUPTED : 0;
+}
+
+static int run_packed_job(struct zworker *w, const struct zjob *job)
+{
+	struct erofs_build *b = w->b;
+	struct erofs_zbuild *z = w->z;
+	struct erofs_inode *inode = job->inode;
+	uint32_t s;
+	int ret = 0;
+
+	for (s = job->first; !ret && s < job->first + job->nr; s++) {
+		uint64_t start = (uint64_t)s * z->segsize;
+		uint32_t len = min_t(uint64_t, z->segsize, inode->size - start);
+
+		ret = gather(z, w->in, start, len);
+		if (ret && !atomic_exchange(&b->out_failed, 1))
+			erofs_err(b, "failed to read the compression spool: %s",
+				  strerror(-ret));
+		if (!ret)
+			ret = compress_segment(w, inode, &inode->zi->seg[s], len,
+					       false);
+		atomic_fetch_add(&z->bytes_done, len);
+	}
+	return ret;
+}
+
+static int run_job(struct zworker *w, const struct zjob *job)
+{
+	struct erofs_build *b = w->b;
+	struct erofs_zbuild *z = w->z;
+	struct erofs_inode *inode = job->inode;
+	struct erofs_zinode *zi = inode->zi;
+	bool fp = inode->fp_source == EROFS_FP_COMPUTED && !inode->fp_value;
+	uint32_t s;
+	int fd, ret = 0;
+
+	if (zi->frag)
+		return run_frag_job(w, inode);
+	if (zi->packed)
+		return run_packed_job(w, job);
+	fd = erofs_open_source(b, inode, O_RDONLY);
+	if (fd < 0) {
+		report_read_err(b, inode, fd);
+		return fd;
+	}
+	if (fp)
+		ret = erofs_fingerprint_init(b, &w->fp_ctx);
+	for (s = job->first; !ret && s < job->first + job->nr; s++) {
+		uint64_t start = (uint64_t)s * z->segsize;
+		uint32_t len = min_t(uint64_t, z->segsize, inode->size - start);
+
+		ret = erofs_pread_full(fd, w->in, len, inode->spool_off + start);
+		if (ret) {
+			report_read_err(b, inode, ret);
+			break;
+		}
+		if (fp) {
+			ret = erofs_fingerprint_update(w->fp_ctx, w->in, len);
+			if (ret)
+				break;
+		}
+		ret = compress_segment(w, inode, &zi->seg[s], len,
+				       s + 1 == zi->nr_seg);
+		if (ret && !atomic_load(&b->out_failed))
+			report_read_err(b, inode, ret);
+		atomic_fetch_add(&z->bytes_done, len);
+	}
+	if (!ret)
+		ret = erofs_check_unchanged(b, inode, fd);
+	if (!ret && fp)
+		ret = erofs_fingerprint_final(b, w->fp_ctx, inode);
+	close(fd);
+	return ret;
+}
+
+static void *zworker_main(void *arg)
+{
+	struct zworker *w = arg;
+	struct erofs_zbuild *z = w->z;
+
+	while (!atomic_load(&z->failed)) {
+		uint64_t i = atomic_fetch_add(&z->next_job, 1);
+
+		if (i >= z->nr_jobs)
+			break;
+		w->ret = run_job(w, &z->jobs[i]);
+		if (w->ret) {
+			atomic_store(&z->failed, 1);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static bool want_compressed(const struct erofs_build *b,
+			    const struct erofs_inode *inode)
+{
+	return S_ISREG(inode->mode) && inode->size &&
+	       inode->datalayout != EROFS_INODE_CHUNK_BASED && !inode->ext_data &&
+	       !inode->flat_planned;
+}
+
+/* a spool next to the image: the copy into the image stays in the kernel */
+static int spool_open(struct erofs_build *b)
+{
+	char *dcopy = strdup(b->opts->image_path), *tmp = NULL;
+	const char *dir;
+	int fd;
+
+	if (!dcopy)
+		return -ENOMEM;
+	dir = dirname(dcopy);
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && asprintf(&tmp, "%s/.erofs-spool.XXXXXX", dir) >= 0) {
+		fd = mkostemp(tmp, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(tmp);
+		free(tmp);
+	}
+	if (fd < 0) {
+		fd = -errno;
+		erofs_err(b, "cannot create a spool file in '%s': %s", dir,
+			  strerror(errno));
+	}
+	free(dcopy);
+	return fd;
+}
+
+static void call_progress(struct erofs_build *b)
+{
+	struct erofs_mkfs_progress p = {
+		.bytes_done = atomic_load(&b->z->bytes_done),
+		.bytes_total = b->z->bytes_total,
+	};
+
+	if (b->opts->progress)
+		b->opts->progress(b->opts->cb_ctx, &p);
+}
+
+static int add_job(struct erofs_zbuild *z, uint64_t *cap,
+		   struct erofs_inode *inode, uint32_t first, uint32_t nr)
+{
+	if (z->nr_jobs == *cap) {
+		uint64_t ncap = *cap ? *cap * 2 : 1024;
+		struct zjob *nj = realloc(z->jobs, ncap * sizeof(*nj));
+
+		if (!nj)
+			return -ENOMEM;
+		z->jobs = nj;
+		*cap = ncap;
+	}
+	z->jobs[z->nr_jobs++] = (struct zjob){ inode, first, nr };
+	return 0;
+}
+
+/* a file's segments as jobs: one per segment, or one for them all */
+static int plan_segments(struct erofs_zbuild *z, uint64_t *cap,
+			 struct erofs_inode *inode, bool one_job)
+{
+	struct erofs_zinode *zi = inode->zi;
+	uint64_t segs = DIV_ROUND_UP(inode->size, (uint64_t)z->segsize);
+	uint32_t s, per;
+	int ret;
+
+	if (segs > UINT32_MAX)
+		return -EFBIG;
+	zi->seg = calloc(segs, sizeof(*zi->seg));
+	if (!zi->seg)
+		return -ENOMEM;
+	zi->nr_seg = segs;
+	z->bytes_total += inode->size;
+	per = one_job ? zi->nr_seg : 1;
+	for (s = 0; s < zi->nr_seg; s += per) {
+		ret = add_job(z, cap, inode, s, per);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int plan_jobs(struct erofs_build *b)
+{
+	struct erofs_zbuild *z = b->z;
+	uint64_t i, cap = 0;
+	int ret;
+
+	z->nr_jobs = 0;
+	for (i = 0; i < b->nr_inodes; i++) {
+		struct erofs_inode *inode = b->inodes[i];
+
+		if (!want_compressed(b, inode))
+			continue;
+		inode->zi = calloc(1, sizeof(*inode->zi));
+		if (!inode->zi)
+			return -ENOMEM;
+		if (z->fragments && inode->size <= z->frag_max) {
+			inode->zi->frag = true;
+			z->bytes_total += inode->size;
+			ret = add_job(z, &cap, inode, 0, 0);
+		} else {
+			/* a fingerprint is one digest in file order: one job */
+			ret = plan_segments(z, &cap, inode,
+					    inode->fp_source == EROFS_FP_COMPUTED &&
+					    !inode->fp_value);
+		}
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * The packed inode: the fragments end to end in plan order, compressed in
+ * segments like any file, never raw from a source.
+ */
+static int plan_packed(struct erofs_build *b)
+{
+	struct erofs_zbuild *z = b->z;
+	struct erofs_inode *packed;
+	uint64_t i, n = 0, off = 0, cap = 0;
+
+	for (i = 0; i < b->nr_inodes; i++)
+		if (b->inodes[i]->zi && b->inodes[i]->zi->frag)
+			n++;
+	if (!n)
+		return 0;
+	z->pieces = malloc(n * sizeof(*z->pieces));
+	if (!z->pieces)
+		return -ENOMEM;
+	for (i = 0; i < b->nr_inodes; i++) {
+		struct erofs_inode *inode = b->inodes[i];
+
+		if (!inode->zi || !inode->zi->frag)
+			continue;
+		inode->zi->frag_off = off;
+		z->pieces[z->nr_pieces++] = (struct zpiece){
+			off, inode->zi->frag_spool, inode->size };
+		off += inode->size;
+	}
+	packed = erofs_new_inode(b);
+	if (IS_ERR(packed))
+		return PTR_ERR(packed);
+	packed->mode = S_IFREG | 0644;
+	packed->nlink = 1;
+	packed->size = off;
+	packed->mtime = b->root->mtime;
+	packed->mtime_nsec = b->root->mtime_nsec;
+	packed->zi = calloc(1, sizeof(*packed->zi));
+	if (!packed->zi)
+		return -ENOMEM;
+	packed->zi->packed = true;
+	z->packed = packed;
+	z->nr_jobs = 0;
+	z->bytes_total = off;
+	atomic_store(&z->bytes_done, 0);
+	return plan_segments(z, &cap, packed, false);
+}
+
+static void zinode_free(struct erofs_zinode *zi)
+{
+	uint32_t s;
+
+	if (!zi)
+		return;
+	for (s = 0; s < zi->nr_seg; s++)
+		free(zi->seg[s].ext);
+	free(zi->seg);
+	free(zi->tail);
+	free(zi);
+}
+
+/* bytes of lcluster indexes after the map header, compact form */
+static uint32_t compact_index_bytes(uint64_t nr, uint32_t e_mod32)
+{
+	uint64_t n4i = ((32 - e_mod32) / 4) % 8, n2b = 0, n4e;
+
+	if (n4i >= nr)
+		return 8 * DIV_ROUND_UP(nr, 2);
+	n2b = (nr - n4i) / 16 * 16;
+	n4e = nr - n4i - n2b;
+	return 8 * DIV_ROUND_UP(n4i, 2) + 2 * n2b + 8 * DIV_ROUND_UP(n4e, 2);
+}
+
+/*
+ * After the pass: keep a file compressed only if that saves space over
+ * its flat form (counting the bytes inline in the inode too).
+ */
+static void settle_inode(struct erofs_build *b, struct erofs_inode *inode)
+{
+	struct erofs_zinode *zi = inode->zi;
+	const uint32_t bs = b->bs;
+	uint64_t nr = DIV_ROUND_UP(inode->size, (uint64_t)bs);
+	uint64_t flat, comp, idx;
+	uint32_t s, ftail = inode->size % bs;
+
+	zi->blocks = 0;
+	for (s = 0; s < zi->nr_seg; s++)
+		zi->blocks += zi->seg[s].blocks;
+	if (zi->frag || zi->packed)
+		return;
+	idx = 16 + (b->z->compact ? 2 * nr : 8 * nr);
+	comp = zi->blocks * bs + idx;
+	if (zi->tail)
+		comp = comp - bs + zi->tail_len;
+	flat = (inode->size - ftail) +
+		(ftail + 64 + inode->xattr_size <= bs ? ftail : (ftail ? bs : 0));
+	if (comp < flat)
+		return;
+	zinode_free(zi);
+	inode->zi = NULL;
+}
+
+/* runs z->jobs on the workers; the first error wins */
+static int run_pool(struct erofs_build *b)
+{
+	struct erofs_zbuild *z = b->z;
+	unsigned int n = b->opts->workers, i, started = 0;
+	struct zworker *ws;
+	int ret = 0;
+
+	atomic_store(&z->next_job, 0);
+	if (!n) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+
+		n = c > 0 ? (unsigned int)c : 1;
+	}
+	n = min_t(uint64_t, min_t(unsigned int, n, 64), z->nr_jobs);
+	ws = calloc(n, sizeof(*ws));
+	if (!ws)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		struct zworker *w = &ws[i];
+
+		w->b = b;
+		w->z = z;
+		w->in = malloc(z->segsize);
+		w->cbuf = malloc(z->pcs);
+		ret = w->in && w->cbuf ? 0 : -ENOMEM;
+		if (!ret)
+			ret = erofs_zctx_init(&w->zc, z->ops, z->level,
+					      z->windowlog);
+		if (ret)
+			goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (pthread_create(&ws[i].th, NULL, zworker_main, &ws[i]))
+			break;
+		started++;
+	}
+	if (!started) {
+		ret = -EAGAIN;
+		goto out;
+	}
+	if (b->opts->progress) {
+		/* progress while the workers run; joined below */
+		while (atomic_load(&z->next_job) < z->nr_jobs &&
+		       !atomic_load(&z->failed)) {
+			call_progress(b);
+			usleep(200 * 1000);
+		}
+	}
+	for (i = 0; i < started; i++) {
+		pthread_join(ws[i].th, NULL);
+		if (ws[i].ret && !ret)
+			ret = ws[i].ret;
+	}
+	if (!ret && atomic_load(&z->next_job) < z->nr_jobs)
+		ret = -EAGAIN;
+	if (!ret)
+		call_progress(b);
+out:
+	for (i = 0; i < n; i++) {
+		free(ws[i].in);
+		free(ws[i].out);
+		free(ws[i].cbuf);
+		erofs_fingerprint_free_ctx(ws[i].fp_ctx);
+		erofs_zctx_exit(&ws[i].zc);
+	}
+	free(ws);
+	return ret;
+}
+
+int erofs_compress_all(struct erofs_build *b)
+{
+	struct erofs_zbuild *z = b->z;
+	uint64_t k;
+	int ret;
+
+	if (!z)
+		return 0;
+	ret = plan_jobs(b);
+	if (ret || !z->nr_jobs)
+		return ret;
+	z->spool_fd = spool_open(b);
+	if (z->spool_fd < 0)
+		return z->spool_fd;
+	ret = run_pool(b);
+	if (ret)
+		return ret;
+	for (k = 0; k < b->nr_inodes; k++)
+		if (b->inodes[k]->zi)
+			settle_inode(b, b->inodes[k]);
+	/* the small files, end to end, compressed as one more file */
+	ret = plan_packed(b);
+	if (ret || !z->packed)
+		return ret;
+	ret = run_pool(b);
+	if (!ret)
+		settle_inode(b, z->packed);
+	return ret;
+}
+
+/* ------------------------------------------------------------ planning */
+
+static uint32_t index_bytes(const struct erofs_build *b,
+			    const struct erofs_inode *inode, uint32_t hoff)
+{
+	uint64_t nr = DIV_ROUND_UP(inode->size, (uint64_t)b->bs);
+
+	if (b->z->compact)
+		return 8 + compact_index_bytes(nr, (hoff + 8) % 32);
+	return 16 + 8 * nr;
+}
+
+/*
+ * The inode's layout and the bytes after its core and xattrs: padding to
+ * the map header, the header, the indexes and the inline tail if it fits
+ * in the inode's block.  The metadata allocator keeps anything up to a
+ * block inside one block, and starts anything larger at a block.
+ */
+uint32_t erofs_z_plan_inode(struct erofs_build *b, struct erofs_inode *inode,
+			    uint32_t base)
+{
+	struct erofs_zinode *zi = inode->zi;
+	uint32_t hoff = round_up(base, 8u), fixed;
+
+	zi->pad = hoff - base;
+	if (zi->frag) {
+		/* all in the packed inode: a map header and 8 zero bytes */
+		inode->datalayout = EROFS_INODE_COMPRESSED_FULL;
+		zi->index_size = 16;
+		return zi->pad + zi->index_size;
+	}
+	inode->datalayout = b->z->compact ? EROFS_INODE_COMPRESSED_COMPACT :
+					    EROFS_INODE_COMPRESSED_FULL;
+	zi->index_size = index_bytes(b, inode, hoff);
+	fixed = zi->pad + zi->index_size;
+	zi->inline_tail = false;
+	if (zi->tail) {
+		uint64_t end = (uint64_t)base + fixed;
+
+		if (end + zi->tail_len <= b->bs ||
+		    (end > b->bs && end % b->bs + zi->tail_len <= b->bs))
+			zi->inline_tail = true;
+	}
+	if (zi->inline_tail) {
+		b->z->any_inline = true;
+		return fixed + zi->tail_len;
+	}
+	return fixed;
+}
+
+uint64_t erofs_z_data_blocks(const struct erofs_inode *inode)
+{
+	const struct erofs_zinode *zi = inode->zi;
+
+	return zi->blocks - (zi->inline_tail ? 1 : 0);
+}
+
+/* ------------------------------------------------------------ writing */
+
+struct zrec {
+	uint8_t type;
+	uint16_t lo;		/* clusterofs; NONHEAD: delta0 or CBLKCNT */
+	uint16_t delta1;
+	uint32_t blkaddr;
+	uint16_t count;		/* at a count slot: the pcluster's blocks */
+};
+
+/* one record per lcluster, as section "full indexes" of the format says */
+static int build_records(const struct erofs_build *b,
+			 const struct erofs_inode *inode, struct zrec *rec,
+			 uint64_t nr)
+{
+	const struct erofs_zinode *zi = inode->zi;
+	const uint32_t bs = b->bs;
+	const bool big = b->z->big;
+	uint64_t h = 0, pblk = inode->startblk;
+	uint32_t c = 0, s, i;
+	bool ended_inside = false;
+
+	for (s = 0; s < zi->nr_seg; s++) {
+		const struct erofs_zseg *seg = &zi->seg[s];
+
+		for (i = 0; i < seg->nr_ext; i++) {
+			struct erofs_zext e = seg->ext[i];
+			bool tail = zi->inline_tail && s + 1 == zi->nr_seg &&
+				    i + 1 == seg->nr_ext;
+			uint64_t d, k;
+
+			if (tail) {
+				e.type = zi->tail_type;
+				e.blocks = 0;
+			}
+			d = (c + (uint64_t)e.len) / bs;
+			if (h + max_t(uint64_t, d, 1) > nr)
+				return -EFSCORRUPTED;
+			rec[h] = (struct zrec){
+				.type = e.type, .lo = c,
+				.blkaddr = tail ? 0 : pblk,
+			};
+			/* the count slot: the first NONHEAD, or the head itself */
+			if (d < 2)
+				rec[h].count = e.blocks;
+			for (k = 1; k < d; k++) {
+				rec[h + k] = (struct zrec){
+					.type = Z_EROFS_LCLUSTER_TYPE_NONHEAD,
+					.lo = min_t(uint64_t, k, 2047),
+					.delta1 = min_t(uint64_t, d - k, 2047),
+				};
+				if (k == 1) {
+					rec[h + 1].count = tail ? 1 : e.blocks;
+					if (big)
+						rec[h + 1].lo = Z_EROFS_LI_D0_CBLKCNT |
+								rec[h + 1].count;
+				}
+			}
+			pblk += e.blocks;
+			if (!d) {
+				/* only the last extent may end where it began */
+				ended_inside = true;
+				h++;
+				c = 0;
+				continue;
+			}
+			h += d;
+			c = (c + e.len) % bs;
+		}
+	}
+	if (!ended_inside && c) {
+		/* EOF: where the last extent ends */
+		rec[h] = (struct zrec){ .type = Z_EROFS_LCLUSTER_TYPE_PLAIN,
+					.lo = c };
+		h++;
+	}
+	return h == nr ? 0 : -EFSCORRUPTED;
+}
+
+static void write_full(const struct zrec *rec, uint64_t nr, uint8_t *p)
+{
+	uint64_t n;
+
+	for (n = 0; n < nr; n++, p += 8) {
+		struct z_erofs_lcluster_index di = {
+			.di_advise = cpu_to_le16(rec[n].type),
+		};
+
+		if (rec[n].type == Z_EROFS_LCLUSTER_TYPE_NONHEAD) {
+			di.di_u.delta[0] = cpu_to_le16(rec[n].lo);
+			di.di_u.delta[1] = cpu_to_le16(rec[n].delta1);
+		} else {
+			di.di_clusterofs = cpu_to_le16(rec[n].lo);
+			di.di_u.blkaddr = cpu_to_le32(rec[n].blkaddr);
+		}
+		memcpy(p, &di, sizeof(di));
+	}
+}
+
+/* one pack of 'vcnt' slots of 'bits' bits and its base */
+static void write_pack(const struct zrec *rec, unsigned int vcnt,
+		       unsigned int bits, bool big, uint64_t *r, uint8_t *p)
+{
+	unsigned int packbytes = vcnt == 2 ? 8 : 32, i;
+	uint32_t base;
+
+	base = big ? *r : *r - 1;
+	memset(p, 0, packbytes);
+	for (i = 0; i < vcnt; i++) {
+		const struct zrec *x = &rec[i];
+		uint32_t lo = x->lo, v, bit = i * bits, j;
+
+		if (x->type == Z_EROFS_LCLUSTER_TYPE_NONHEAD &&
+		    !(lo & Z_EROFS_LI_D0_CBLKCNT) && i + 1 == vcnt)
+			lo = x->delta1;
+		v = ((uint32_t)x->type << 12) | lo;
+		for (j = 0; j < bits; j++, bit++)
+			if (v & (1u << j))
+				p[bit / 8] |= 1u << (bit % 8);
+		if (big)
+			*r += x->count;
+		else if (x->type != Z_EROFS_LCLUSTER_TYPE_NONHEAD)
+			*r += 1;
+	}
+	base = cpu_to_le32(base);
+	memcpy(p + packbytes - 4, &base, 4);
+}
+
+static void write_compact(const struct erofs_build *b, const struct zrec *rec,
+			  uint64_t nr, uint32_t e_mod32, uint64_t startblk,
+			  uint8_t *p)
+{
+	uint64_t n4i = ((32 - e_mod32) / 4) % 8, n2b = 0, n = 0, r = startblk;
+	const bool big = b->z->big;
+	struct zrec pad[2];
+
+	if (n4i < nr)
+		n2b = (nr - n4i) / 16 * 16;
+	else
+		n4i = nr;
+	for (; n < n4i; n += 2, p += 8) {
+		if (n + 1 < nr) {
+			write_pack(rec + n, 2, 16, big, &r, p);
+			continue;
+		}
+		pad[0] = rec[n];
+		pad[1] = (struct zrec){ 0 };
+		write_pack(pad, 2, 16, big, &r, p);
+		/* a spare slot counts nothing: undo a head's +1 */
+		if (!big)
+			r--;
+	}
+	for (; n < n4i + n2b; n += 16, p += 32)
+		write_pack(rec + n, 16, 14, big, &r, p);
+	for (; n < nr; n += 2, p += 8) {
+		if (n + 1 < nr) {
+			write_pack(rec + n, 2, 16, big, &r, p);
+			continue;
+		}
+		pad[0] = rec[n];
+		pad[1] = (struct zrec){ 0 };
+		write_pack(pad, 2, 16, big, &r, p);
+		if (!big)
+			r--;
+	}
+}
+
+static int copy_in(struct erofs_build *b, int fd, uint64_t in_off,
+		   uint64_t out_off, uint64_t len)
+{
+	uint8_t *buf = NULL;
+	int ret = 0;
+
+	while (len) {
+		loff_t ioff = in_off, ooff = out_off;
+		ssize_t n = copy_file_range(fd, &ioff, b->outfd, &ooff,
+					    min_t(uint64_t, len, 1u << 30), 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		in_off += n;
+		out_off += n;
+		len -= n;
+	}
+	/* where the kernel cannot copy (or to tell read from write errors) */
+	while (len && !ret) {
+		uint32_t chunk = min_t(uint64_t, len, 1u << 20);
+
+		if (!buf) {
+			buf = malloc(1u << 20);
+			if (!buf)
+				return -ENOMEM;
+		}
+		ret = erofs_pread_full(fd, buf, chunk, in_off);
+		if (!ret)
+			ret = erofs_pwrite_all(b, buf, chunk, out_off);
+		in_off += chunk;
+		out_off += chunk;
+		len -= chunk;
+	}
+	free(buf);
+	return ret;
+}
+
+/*
+ * The writing pass for one compressed file: its pclusters from the spool
+ * (or, for segments that did not compress, from the source) to its
+ * blocks, and the map header, indexes and inline tail into 'tail', the
+ * bytes after the inode's xattrs.
+ */
+int erofs_z_write_inode(struct erofs_build *b, const struct erofs_inode *inode,
+			uint8_t *tail)
+{
+	const struct erofs_zinode *zi = inode->zi;
+	struct erofs_zbuild *z = b->z;
+	uint64_t blk = inode->startblk;
+	uint32_t s;
+	int srcfd = -1, ret = 0;
+
+	if (zi->frag)
+		return erofs_z_write_index(b, inode, tail);
+
+	for (s = 0; s < zi->nr_seg && !ret; s++) {
+		const struct erofs_zseg *seg = &zi->seg[s];
+		uint64_t nblk = seg->blocks;
+		bool last = s + 1 == zi->nr_seg;
+
+		if (last && zi->inline_tail)
+			nblk--;
+		if (seg->spool_off != EROFS_ZSEG_RAW) {
+			ret = copy_in(b, z->spool_fd, seg->spool_off,
+				      blk << b->blkszbits, nblk << b->blkszbits);
+			if (ret && !atomic_load(&b->out_failed))
+				erofs_err(b, "failed to read the compression spool: %s",
+					  strerror(-ret));
+		} else if (nblk) {
+			uint64_t start = (uint64_t)s * z->segsize;
+			uint64_t len = min_t(uint64_t, nblk << b->blkszbits,
+					     inode->size - start);
+
+			if (srcfd < 0) {
+				srcfd = erofs_open_source(b, inode, O_RDONLY);
+				if (srcfd < 0) {
+					ret = srcfd;
+					report_read_err(b, inode, ret);
+					break;
+				}
+			}
+			ret = copy_in(b, srcfd, inode->spool_off + start,
+				      blk << b->blkszbits, len);
+			if (ret && !atomic_load(&b->out_failed))
+				report_read_err(b, inode, ret);
+		}
+		blk += nblk;
+	}
+	if (!ret && srcfd >= 0)
+		ret = erofs_check_unchanged(b, inode, srcfd);
+	if (srcfd >= 0)
+		close(srcfd);
+	return ret ? ret : erofs_z_write_index(b, inode, tail);
+}
+
+/* the map header, lcluster indexes and inline tail, into 'tail' */
+int erofs_z_write_index(const struct erofs_build *b,
+			const struct erofs_inode *inode, uint8_t *tail)
+{
+	const struct erofs_zinode *zi = inode->zi;
+	const struct erofs_zbuild *z = b->z;
+	uint64_t nr = DIV_ROUND_UP(inode->size, (uint64_t)b->bs);
+	uint8_t *h = tail + zi->pad;
+	struct z_erofs_map_header mh = { 0 };
+	struct zrec *rec;
+	int ret;
+
+	if (zi->frag) {
+		/* the header as one LE u64: the offset, and bit 63 set */
+		uint64_t v = cpu_to_le64(zi->frag_off |
+					 (1ull << (56 + Z_EROFS_FRAGMENT_INODE_BIT)));
+
+		memcpy(h, &v, sizeof(v));
+		return 0;
+	}
+	rec = calloc(nr, sizeof(*rec));
+	if (!rec)
+		return -ENOMEM;
+	ret = build_records(b, inode, rec, nr);
+	if (ret) {
+		char *path = erofs_inode_path(inode);
+
+		erofs_err(b, "internal error: the extents of '%s' do not cover it",
+			  path ? path : "?");
+		free(path);
+		free(rec);
+		return ret;
+	}
+	if (z->compact)
+		mh.h_advise |= Z_EROFS_ADVISE_COMPACTED_2B;
+	if (z->big)
+		mh.h_advise |= Z_EROFS_ADVISE_BIG_PCLUSTER_1 |
+			(z->compact ? Z_EROFS_ADVISE_BIG_PCLUSTER_2 : 0);
+	if (zi->inline_tail) {
+		mh.h_advise |= Z_EROFS_ADVISE_INLINE_PCLUSTER;
+		mh.h_idata_size = cpu_to_le16(zi->tail_len);
+	}
+	mh.h_advise = cpu_to_le16(mh.h_advise);
+	mh.h_algorithmtype = z->ops->alg;
+	memcpy(h, &mh, sizeof(mh));
+	if (z->compact) {
+		uint32_t hoff = (uint32_t)(h - tail) +
+			(inode->extended ? 64 : 32) + inode->xattr_size;
+
+		write_compact(b, rec, nr, (hoff + 8) % 32, inode->startblk,
+			      h + 8);
+	} else {
+		write_full(rec, nr, h + 16);
+	}
+	free(rec);
+	if (zi->inline_tail)
+		memcpy(tail + zi->pad + zi->index_size, zi->tail, zi->tail_len);
+	return 0;
+}
+
+/* ------------------------------------------------------------ superblock */
+
+int erofs_z_write_super(struct erofs_build *b, struct erofs_super_block *sb,
+			uint32_t *incompat)
+{
+	struct erofs_zbuild *z = b->z;
+	uint8_t rec[32] = { 0 };
+	uint16_t len;
+
+	if (!z)
+		return 0;
+	*incompat |= EROFS_FEATURE_INCOMPAT_ZERO_PADDING;
+	if (b->opts->ztailpacking)
+		*incompat |= EROFS_FEATURE_INCOMPAT_ZTAILPACKING;
+	if (z->packed) {
+		*incompat |= EROFS_FEATURE_INCOMPAT_FRAGMENTS;
+		sb->packed_nid = cpu_to_le64(z->packed->nid);
+	}
+	if (!z->cfgs) {
+		sb->u1 = cpu_to_le16(0xFFFF);	/* the LZ4 window */
+		return 0;
+	}
+	*incompat |= EROFS_FEATURE_INCOMPAT_COMPR_CFGS;
+	sb->u1 = cpu_to_le16(1u << z->ops->alg);
+	if (z->ops->alg == Z_EROFS_COMPRESSION_LZ4) {
+		struct z_erofs_lz4_cfgs c = {
+			.max_distance = cpu_to_le16(0xFFFF),
+			.max_pclusterblks = cpu_to_le16(z->pcs / b->bs),
+		};
+
+		len = sizeof(c);
+		memcpy(rec + 2, &c, len);
+	} else if (z->ops->alg == Z_EROFS_COMPRESSION_DEFLATE) {
+		struct z_erofs_deflate_cfgs c = { .windowbits = 15 };
+
+		len = sizeof(c);
+		memcpy(rec + 2, &c, len);
+	} else {
+		struct z_erofs_zstd_cfgs c = { .windowlog = z->windowlog - 10 };
+
+		len = sizeof(c);
+		memcpy(rec + 2, &c, len);
+	}
+	rec[0] = len & 0xff;
+	rec[1] = len >> 8;
+	return erofs_pwrite_all(b, rec, b->zcfg_size,
+				EROFS_SUPER_OFFSET + sizeof(*sb));
+}
+
+void erofs_compress_free(struct erofs_build *b)
+{
+	uint64_t i;
+
+	if (!b->z)
+		return;
+	for (i = 0; i < b->nr_inodes; i++) {
+		zinode_free(b->inodes[i]->zi);
+		b->inodes[i]->zi = NULL;
+	}
+	if (b->z->spool_fd >= 0)
+		close(b->z->spool_fd);
+	free(b->z->jobs);
+	free(b->z->pieces);
+	free(b->z);
+	b->z = NULL;
+}
