@@ -5,9 +5,14 @@
 # against the pipeline it replaces: extract the archive with GNU tar, then
 # build from the directory with our mkfs.erofs --fingerprint.  Also times
 # index mode (--tar=i --fingerprint) on the .tar and reports its image size.
-# After a warm-up round, in which both images of each archive are compared
-# byte for byte, ROUNDS rounds run in turns; the best is reported with the
-# ratio ours/pipeline.  See bench/README.md.
+# Every run writes into a new, empty ext4 filesystem (a loop-mounted file
+# next to the tree, made before the run and removed after it, neither
+# timed), after the page cache has written back what earlier runs left:
+# extracting 78,000 files where as many were just deleted is much slower,
+# which would make the pipeline look worse than it is.  After a warm-up
+# round, in which both images of each archive are compared byte for byte,
+# ROUNDS rounds run in turns; the best is reported with the ratio
+# ours/pipeline.  See bench/README.md.
 #
 # usage: bench/bench-tar.sh [--rounds=N]
 #   MKFS=PATH         our mkfs.erofs (default: build/mkfs/mkfs.erofs)
@@ -56,7 +61,11 @@ if [[ ! -f $arch/done ]]; then
 fi
 
 scratch=$(mktemp -d "$cache/tar-run.XXXXXX")
+fs=$scratch/fs.ext4
+mnt=$scratch/mnt
+mkdir -p "$mnt"
 cleanup() {
+	mountpoint -q "$mnt" 2>/dev/null && umount "$mnt"
 	rm -rf "$scratch"
 }
 trap cleanup EXIT
@@ -82,6 +91,32 @@ cmd[ours-tgz]="$M --tar=f \"\$IMG\" $(q "$arch/tree.tar.gz")"
 cmd[pipe-tgz]="mkdir \"\$X\" && tar -xzf $(q "$arch/tree.tar.gz") -C \"\$X\" && $M \"\$IMG\" \"\$X\""
 cmd[index]="$M --tar=i \"\$IMG\" $(q "$arch/tree.tar")"
 
+# fresh_fs: a new, empty ext4 on $mnt, room for an extraction and an image
+fresh_fs() {
+	drop_fs
+	truncate -s $((bytes * 3 + (2 << 30))) "$fs"
+	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$fs" ||
+		die "mkfs.ext4 failed"
+	mount -o loop "$fs" "$mnt" || die "cannot mount $fs"
+}
+drop_fs() {
+	if mountpoint -q "$mnt" 2>/dev/null; then
+		umount "$mnt" || die "cannot unmount $mnt"
+	fi
+	rm -f "$fs"
+}
+# no run pays for the writeback of an earlier one
+settle() {
+	local i dirty
+	sync
+	for ((i = 0; i < 60; i++)); do
+		dirty=$(awk '/^(Dirty|Writeback):/ { kb += $2 } END { print kb }' /proc/meminfo)
+		((dirty < 65536)) && return
+		sleep 1
+	done
+	echo "warning: $dirty KiB still dirty before the run" >&2
+}
+
 say "warming the page cache"
 cat "$arch/tree.tar" "$arch/tree.tar.gz" >/dev/null
 
@@ -91,10 +126,10 @@ for ((r = 0; r <= rounds; r++)); do
 	n=${#tools[@]}
 	for ((i = 0; i < n; i++)); do
 		t=${tools[(i + r) % n]}
-		img=$scratch/$t.img
-		rm -rf "$img" "$scratch/x"
-		sync
-		if ! IMG=$img X=$scratch/x /usr/bin/time -f '%e %M' -o "$scratch/time" \
+		img=$mnt/$t.img
+		fresh_fs
+		settle
+		if ! IMG=$img X=$mnt/x /usr/bin/time -f '%e %M' -o "$scratch/time" \
 			bash -c "${cmd[$t]}" >"$scratch/log" 2>&1; then
 			cat "$scratch/log" >&2
 			die "${label[$t]} failed: ${cmd[$t]}"
@@ -106,9 +141,9 @@ for ((r = 0; r <= rounds; r++)); do
 		if ((r > 0)) && { [[ -z ${best[$t]:-} ]] || awk -v a="$wall" -v b="${best[$t]}" 'BEGIN { exit !(a < b) }'; }; then
 			best[$t]=$wall
 		fi
-		# keep the warm-up images to compare them; the others go
-		((r == 0)) && mv "$img" "$scratch/$t.kept"
-		rm -rf "$img" "$scratch/x"
+		# keep the warm-up images' digests to compare them
+		((r == 0)) && sha256sum <"$img" >"$scratch/$t.kept"
+		drop_fs
 	done
 	if ((r == 0)); then
 		for k in tar tgz; do
