@@ -104,8 +104,9 @@ struct erofs_inode {
 	bool ext_data;			/* the data stays where it is */
 	bool ext_seen;			/* reached in the merged tree */
 
-	/* tar source, full mode: where the spool holds the data */
+	/* tar source, full mode: where the spool (or the archive) holds it */
 	uint64_t spool_off;
+	bool in_archive;		/* in the archive itself, at spool_off */
 
 	/* planned */
 	uint8_t datalayout;
@@ -149,6 +150,7 @@ struct erofs_build {
 
 	int rootfd;
 	int spool_fd;			/* tar: the file data, or -1 */
+	int archive_fd;			/* tar: a plain archive read in place */
 	int outfd;
 	char *tmp_path;
 	dev_t out_dev[3];

@@ -489,9 +489,9 @@ int erofs_open_source(struct erofs_build *b, const struct erofs_inode *inode,
 	int fd, dfd, err;
 
 	if (b->spool_fd >= 0) {
-		/* a tar source: every file's data is in the spool */
+		/* a tar source: the data is in the spool or the archive */
 		free(path);
-		fd = dup(b->spool_fd);
+		fd = dup(inode->in_archive ? b->archive_fd : b->spool_fd);
 		return fd < 0 ? -errno : fd;
 	}
 	if (!path)

@@ -9,7 +9,8 @@
  * The plan wants the whole tree before any data is placed, and a stream
  * cannot wait for it.  In full mode each file's data goes to a spool (an
  * unnamed temporary file next to the image) as it passes, and the writer
- * copies it from there to its planned place.  In index mode the data stays
+ * copies it from there to its planned place; an uncompressed archive on
+ * disk is its own spool, except for sparse entries.  In index mode the data stays
  * in the archive, which becomes the image's one extra device: with 512-byte
  * blocks every entry's data starts on a block of it.  Either way the
  * fingerprints are computed from the stream, and in index mode so is the
@@ -648,6 +649,7 @@ static int open_archive(struct erofs_tar_src *t)
 	struct erofs_build *b = t->b;
 	const char *path = b->opts->source_path;
 	struct stat st;
+	bool regular;
 	int ret;
 
 	t->shown = path ? path : "-";
@@ -663,12 +665,11 @@ static int open_archive(struct erofs_tar_src *t)
 			return -err;
 		}
 	}
-	if (t->index) {
-		if (!path || fstat(t->fd, &st) || !S_ISREG(st.st_mode)) {
-			erofs_err(b, "cannot use tar archive '%s' in index mode: the image reads its data in place, so it must be a regular file",
-				  t->shown);
-			return -EINVAL;
-		}
+	regular = path && !fstat(t->fd, &st) && S_ISREG(st.st_mode);
+	if (t->index && !regular) {
+		erofs_err(b, "cannot use tar archive '%s' in index mode: the image reads its data in place, so it must be a regular file",
+			  t->shown);
+		return -EINVAL;
 	}
 	posix_fadvise(t->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	ret = erofs_tar_stream_open(t->fd, t->index, &t->st);
@@ -681,6 +682,15 @@ static int open_archive(struct erofs_tar_src *t)
 		erofs_err(b, "cannot use tar archive '%s' in index mode: it is %s-compressed, and the image can only read uncompressed data in place",
 			  t->shown, erofs_tar_stream_filter(t->st));
 		return -EINVAL;
+	}
+	/*
+	 * Full mode from a plain archive on disk: the data need not pass
+	 * through a spool, the writer copies it from the archive itself.
+	 */
+	if (!t->index && regular && !erofs_tar_stream_filter(t->st)) {
+		t->in_place = true;
+		b->archive_fd = t->fd;
+		t->fd = -1;
 	}
 	return 0;
 }
@@ -724,7 +734,8 @@ int erofs_source_tar_scan(struct erofs_build *b)
 				  archive_error_string(t.a));
 		/* the data's end; a sparse entry's size is not its length here */
 		t.entry_end = archive_filter_bytes(t.a, 0);
-		if (!archive_entry_sparse_count(e) && archive_entry_size(e) > 0)
+		t.sparse = archive_entry_sparse_count(e) > 0;
+		if (!t.sparse && archive_entry_size(e) > 0)
 			t.entry_end += round_up((uint64_t)archive_entry_size(e),
 						512ull);
 		ret = take_entry(&t, e);
@@ -771,5 +782,8 @@ void erofs_source_tar_release(struct erofs_build *b)
 {
 	if (b->spool_fd >= 0)
 		close(b->spool_fd);
+	if (b->archive_fd >= 0)
+		close(b->archive_fd);
 	b->spool_fd = -1;
+	b->archive_fd = -1;
 }

@@ -235,6 +235,7 @@ int erofs_mkfs_build(const struct erofs_mkfs_opts *o,
 		.bs = 1u << o->blkszbits,
 		.rootfd = -1,
 		.spool_fd = -1,
+		.archive_fd = -1,
 		.outfd = -1,
 		.verity_fd = -1,
 	};

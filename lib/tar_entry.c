@@ -349,6 +349,7 @@ int erofs_tar_read_data(struct erofs_tar_src *t, struct erofs_inode *inode)
 	uint64_t covered = 0, *phys = t->phys;
 	uint32_t cap = 0;
 	bool hash = b->fp_md != NULL;
+	bool in_place = t->index || (t->in_place && !t->sparse);
 	int ret;
 
 	if (hash) {
@@ -382,7 +383,7 @@ int erofs_tar_read_data(struct erofs_tar_src *t, struct erofs_inode *inode)
 			if (ret)
 				return ret;
 		}
-		if (t->index) {
+		if (in_place) {
 			uint64_t pos = archive_filter_bytes(t->a, 0);
 			struct erofs_extent *last = inode->nr_extents ?
 				&inode->extents[inode->nr_extents - 1] : NULL;
@@ -454,8 +455,20 @@ int erofs_tar_read_data(struct erofs_tar_src *t, struct erofs_inode *inode)
 		inode->nr_extents = 0;
 		goto out;
 	}
-	inode->spool_off = base;
-	t->spool_end = base + inode->size;
+	if (in_place) {
+		/* full mode, a plain archive: the writer copies from there */
+		if (inode->nr_extents != 1 || inode->extents[0].off ||
+		    inode->extents[0].len != inode->size) {
+			ret = erofs_tar_entry_err(t, t->path, -EFSCORRUPTED,
+					"its data is not where the archive says");
+			goto out;
+		}
+		inode->in_archive = true;
+		inode->spool_off = phys[0];
+	} else {
+		inode->spool_off = base;
+		t->spool_end = base + inode->size;
+	}
 	/* as a directory source sees it: chunk-based when a block is a hole */
 	if (inode->size < b->bs || covered + b->bs > inode->size) {
 		free(inode->extents);

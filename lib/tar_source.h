@@ -19,6 +19,8 @@ struct erofs_tar_src {
 	const char *shown;		/* the archive, for messages */
 	void *fp_ctx;
 	bool index;
+	bool in_place;			/* full mode, data read from the archive */
+	bool sparse;			/* the current entry is sparse */
 	uint64_t spool_end;
 
 	/* every entry by (directory, name) */
@@ -35,7 +37,7 @@ struct erofs_tar_src {
 	size_t link_cap;
 	uint64_t nr_entries;		/* read so far */
 	uint64_t entry_end;		/* where the last entry ends */
-	uint64_t *phys;			/* index mode: where each data run is */
+	uint64_t *phys;			/* data in place: where each run is */
 	size_t phys_cap;
 };
 

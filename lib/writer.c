@@ -77,12 +77,12 @@ static int open_in_dir(struct worker *w, const struct erofs_inode *inode)
 	return fd < 0 ? -errno : fd;
 }
 
-/* a file's data: its own file in the source tree, or the tar spool */
+/* a file's data: its own file in the source tree, the tar spool or archive */
 static int open_data(struct worker *w, const struct erofs_inode *inode)
 {
 	if (w->b->spool_fd >= 0) {
 		w->src_base = inode->spool_off;
-		return w->b->spool_fd;
+		return inode->in_archive ? w->b->archive_fd : w->b->spool_fd;
 	}
 	w->src_base = 0;
 	return open_in_dir(w, inode);
@@ -90,7 +90,7 @@ static int open_data(struct worker *w, const struct erofs_inode *inode)
 
 static void close_data(struct worker *w, int fd)
 {
-	if (fd != w->b->spool_fd)
+	if (fd != w->b->spool_fd && fd != w->b->archive_fd)
 		close(fd);
 }
 
