@@ -247,6 +247,9 @@ char *erofs_inode_path(const struct erofs_inode *inode);
 int erofs_hardlink_lookup(struct erofs_build *b, dev_t dev, ino_t ino,
 			  struct erofs_inode **found);
 int erofs_hardlink_insert(struct erofs_build *b, struct erofs_inode *inode);
+void erofs_inode_drop_xattrs(struct erofs_inode *inode);
+void erofs_tree_settle(struct erofs_build *b);
+void erofs_tree_drop_unreached(struct erofs_build *b);
 void erofs_tree_free(struct erofs_build *b);
 unsigned int erofs_mode_to_ftype(uint32_t mode);
 

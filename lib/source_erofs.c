@@ -103,17 +103,6 @@ static int take_xattr(void *priv, const struct erofs_rd_xattr *xa)
 	return ret;
 }
 
-static void drop_xattrs(struct erofs_inode *inode)
-{
-	uint16_t i;
-
-	for (i = 0; i < inode->nr_xattrs; i++)
-		inode->xattrs[i]->count--;
-	free(inode->xattrs);
-	inode->xattrs = NULL;
-	inode->nr_xattrs = 0;
-}
-
 static int set_attrs(struct layer *l, struct erofs_inode *inode,
 		     const struct erofs_rd_inode *ri, bool *opaque)
 {
@@ -132,7 +121,7 @@ static int set_attrs(struct layer *l, struct erofs_inode *inode,
 	}
 	inode->rdev_major = ri->rdev_major;
 	inode->rdev_minor = ri->rdev_minor;
-	drop_xattrs(inode);
+	erofs_inode_drop_xattrs(inode);
 	ret = erofs_rd_xattrs(l->rd, ri, take_xattr, &x);
 	if (opaque)
 		*opaque = x.opaque;
@@ -569,56 +558,10 @@ static void close_layer(struct layer *l)
 		free(l->paths[i]);
 }
 
-/* after the merge: every reachable inode once, its first entry and links */
-static int settle_tree(struct erofs_build *b, struct erofs_inode *dir)
-{
-	uint32_t i;
-	int ret;
-
-	dir->nlink = 2;
-	for (i = 0; i < dir->nr_children; i++) {
-		struct erofs_dentry *d = dir->children[i];
-		struct erofs_inode *inode = d->inode;
-
-		if (inode->ext_seen) {
-			inode->nlink++;
-			if (b->report)
-				b->report->hardlinks++;
-			continue;
-		}
-		inode->ext_seen = true;
-		inode->dentry = d;
-		inode->nlink = 1;
-		if (S_ISDIR(inode->mode)) {
-			dir->nlink++;
-			ret = settle_tree(b, inode);
-			if (ret)
-				return ret;
-		}
-	}
-	return 0;
-}
-
-static void free_inode(struct erofs_inode *inode)
-{
-	uint32_t j;
-
-	for (j = 0; j < inode->nr_children; j++)
-		free(inode->children[j]);
-	free(inode->children);
-	drop_xattrs(inode);
-	free(inode->extents);
-	free(inode->chunks);
-	free(inode->symlink);
-	free(inode->ext_tail);
-	free(inode);
-}
-
 int erofs_source_erofs_scan(struct erofs_build *b)
 {
 	const struct erofs_mkfs_opts *o = b->opts;
 	struct erofs_inode *root;
-	uint64_t i, n;
 	unsigned int k;
 	int ret = 0;
 
@@ -645,20 +588,8 @@ int erofs_source_erofs_scan(struct erofs_build *b)
 		ret = erofs_blob_scan_finish(b);
 	if (ret)
 		return ret;
-	root->ext_seen = true;
-	root->nlink = 2;
-	ret = settle_tree(b, root);
-	if (ret)
-		return ret;
 	/* what the upper layers removed or replaced goes */
-	for (i = n = 0; i < b->nr_inodes; i++) {
-		struct erofs_inode *inode = b->inodes[i];
-
-		if (inode->ext_seen)
-			b->inodes[n++] = inode;
-		else
-			free_inode(inode);
-	}
-	b->nr_inodes = n;
+	erofs_tree_settle(b);
+	erofs_tree_drop_unreached(b);
 	return 0;
 }

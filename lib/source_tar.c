@@ -265,17 +265,6 @@ static struct erofs_dentry *resolve(struct erofs_tar_src *t, const char *path)
 	}
 }
 
-static void drop_xattrs(struct erofs_inode *inode)
-{
-	uint16_t i;
-
-	for (i = 0; i < inode->nr_xattrs; i++)
-		inode->xattrs[i]->count--;
-	free(inode->xattrs);
-	inode->xattrs = NULL;
-	inode->nr_xattrs = 0;
-}
-
 /* ------------------------------------------------------------ entries */
 
 static bool is_whiteout(const struct erofs_inode *inode)
@@ -372,7 +361,7 @@ static int take_entry(struct erofs_tar_src *t, struct archive_entry *e)
 		if (target || type != AE_IFDIR)
 			return erofs_tar_entry_err(t, raw, -EINVAL,
 					 "the root must be a directory");
-		drop_xattrs(b->root);
+		erofs_inode_drop_xattrs(b->root);
 		ret = erofs_tar_set_attrs(t, b->root, e);
 		return ret ? ret : erofs_tar_read_xattrs(t, b->root, e);
 	}
@@ -443,7 +432,7 @@ static int take_entry(struct erofs_tar_src *t, struct archive_entry *e)
 
 	/* a directory over a directory: only the attributes change */
 	if (d && type == AE_IFDIR && S_ISDIR(d->inode->mode)) {
-		drop_xattrs(d->inode);
+		erofs_inode_drop_xattrs(d->inode);
 		ret = erofs_tar_set_attrs(t, d->inode, e);
 		return ret ? ret : erofs_tar_read_xattrs(t, d->inode, e);
 	}
@@ -497,61 +486,14 @@ static int take_entry(struct erofs_tar_src *t, struct archive_entry *e)
 
 /* ------------------------------------------------------------ the end */
 
-/*
- * Entries replaced by later ones leave inodes nothing names: walked from
- * the root in name order, each inode reached gets its first entry and its
- * link count; the others go.
- */
-static void settle_tree(struct erofs_build *b, struct erofs_inode *dir)
-{
-	uint32_t i;
-
-	erofs_sort_children(dir);
-	dir->nlink = 2;
-	for (i = 0; i < dir->nr_children; i++) {
-		struct erofs_dentry *d = dir->children[i];
-		struct erofs_inode *inode = d->inode;
-
-		if (inode->ext_seen) {
-			inode->nlink++;
-			if (b->report)
-				b->report->hardlinks++;
-			continue;
-		}
-		inode->ext_seen = true;
-		inode->dentry = d;
-		inode->nlink = 1;
-		if (S_ISDIR(inode->mode)) {
-			dir->nlink++;
-			settle_tree(b, inode);
-		}
-	}
-}
-
-static void free_inode(struct erofs_inode *inode)
-{
-	uint32_t j;
-
-	for (j = 0; j < inode->nr_children; j++)
-		free(inode->children[j]);
-	free(inode->children);
-	drop_xattrs(inode);
-	free(inode->extents);
-	free(inode->chunks);
-	free(inode->symlink);
-	free(inode->fp_value);
-	free(inode);
-}
-
 static int finish_tree(struct erofs_tar_src *t)
 {
 	struct erofs_build *b = t->b;
-	uint64_t i, n;
 	size_t k;
 	int ret;
 
-	settle_tree(b, b->root);
-	b->root->ext_seen = true;
+	/* entries replaced by later ones leave inodes nothing names */
+	erofs_tree_settle(b);
 	for (k = 0; k < t->nr_opaque; k++) {
 		struct erofs_inode *dir = t->opaque[k];
 
@@ -561,15 +503,7 @@ static int finish_tree(struct erofs_tar_src *t)
 		if (ret)
 			return ret;
 	}
-	for (i = n = 0; i < b->nr_inodes; i++) {
-		struct erofs_inode *inode = b->inodes[i];
-
-		if (inode->ext_seen)
-			b->inodes[n++] = inode;
-		else
-			free_inode(inode);
-	}
-	b->nr_inodes = n;
+	erofs_tree_drop_unreached(b);
 	return 0;
 }
 

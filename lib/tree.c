@@ -185,27 +185,98 @@ unsigned int erofs_mode_to_ftype(uint32_t mode)
 	return EROFS_FT_UNKNOWN;
 }
 
+/* an inode's uses of the shared xattr table go with it */
+void erofs_inode_drop_xattrs(struct erofs_inode *inode)
+{
+	uint16_t i;
+
+	for (i = 0; i < inode->nr_xattrs; i++)
+		inode->xattrs[i]->count--;
+	free(inode->xattrs);
+	inode->xattrs = NULL;
+	inode->nr_xattrs = 0;
+}
+
+static void inode_free(struct erofs_inode *inode)
+{
+	uint32_t j;
+
+	for (j = 0; j < inode->nr_children; j++)
+		free(inode->children[j]);
+	free(inode->children);
+	free(inode->xattrs);
+	free(inode->extents);
+	free(inode->ext_tail);
+	free(inode->chunks);
+	free(inode->chunk_keys);
+	free(inode->symlink);
+	free(inode->fp_value);
+	free(inode);
+}
+
+static void settle_dir(struct erofs_build *b, struct erofs_inode *dir)
+{
+	uint32_t i;
+
+	erofs_sort_children(dir);
+	dir->nlink = 2;
+	for (i = 0; i < dir->nr_children; i++) {
+		struct erofs_dentry *d = dir->children[i];
+		struct erofs_inode *inode = d->inode;
+
+		if (inode->ext_seen) {
+			inode->nlink++;
+			if (b->report)
+				b->report->hardlinks++;
+			continue;
+		}
+		inode->ext_seen = true;
+		inode->dentry = d;
+		inode->nlink = 1;
+		if (S_ISDIR(inode->mode)) {
+			dir->nlink++;
+			settle_dir(b, inode);
+		}
+	}
+}
+
+/*
+ * Sources that replace entries (tar, merged images) leave inodes that
+ * nothing names.  Walked from the root in name order, each inode reached
+ * gets its first entry as its own, its link count, and ext_seen.
+ */
+void erofs_tree_settle(struct erofs_build *b)
+{
+	b->root->ext_seen = true;
+	settle_dir(b, b->root);
+}
+
+/* after erofs_tree_settle(): the inodes it did not reach go */
+void erofs_tree_drop_unreached(struct erofs_build *b)
+{
+	uint64_t i, n;
+
+	for (i = n = 0; i < b->nr_inodes; i++) {
+		struct erofs_inode *inode = b->inodes[i];
+
+		if (inode->ext_seen) {
+			b->inodes[n++] = inode;
+		} else {
+			erofs_inode_drop_xattrs(inode);
+			inode_free(inode);
+		}
+	}
+	b->nr_inodes = n;
+}
+
 void erofs_tree_free(struct erofs_build *b)
 {
 	uint64_t i;
-	uint32_t j;
 
 	for (i = 0; i < b->nr_inodes; i++) {
-		struct erofs_inode *inode = b->inodes[i];
-
-		for (j = 0; j < inode->nr_children; j++)
-			free(inode->children[j]);
-		free(inode->children);
-		free(inode->xattrs);
-		free(inode->extents);
-		free(inode->ext_tail);
-		free(inode->chunks);
-		free(inode->chunk_keys);
-		free(inode->symlink);
-		free(inode->fp_value);
-		if (inode == b->root)
-			free(inode->dentry);
-		free(inode);
+		if (b->inodes[i] == b->root)
+			free(b->root->dentry);
+		inode_free(b->inodes[i]);
 	}
 	free(b->inodes);
 	b->inodes = NULL;
