@@ -333,6 +333,7 @@ s16() {
 	share=$(sed -n 's/^scenario 16: //p' /tmp/p16)	# PASS: what (details)
 	files=bad
 	if mnt /dev/mapper/va /mnt/a "$S" && mnt /dev/mapper/vb /mnt/b "$S"; then
+		how=$(grep " /mnt/a " /proc/mounts | cut -d' ' -f1,3,4)
 		[ "$(sha /mnt/a/data.bin)" = "$DATA_SHA" ] &&
 		[ "$(sha /mnt/a/etc/only-va)" = "$ONLY_VA_SHA" ] &&
 		[ "$(sha /mnt/b/more.txt)" = "$MORE_SHA" ] && files=ok
@@ -362,7 +363,7 @@ s16() {
 	*"Input/output error"*|*"I/O error"*) eio=yes ;;
 	*) eio=no ;;
 	esac
-	good="${share#*: }; other files $files; status va $sa, vb $sb"
+	good="${share#*: }; other files $files; mounted as \"$how\"; status va $sa, vb $sb"
 	bad="open $vo, veritysetup verify $vv, data.bin: EIO $eio, its first block $([ "$b0" = "$DATA0_SHA" ] && echo reads || echo "does not read"), big.bin $([ "$tb" = "$BIG_SHA" ] && echo reads || echo "does not read"), etc/only-va $([ "$to" = "$ONLY_VA_SHA" ] && echo reads || echo "does not read"), status ${t0:--} then ${t1:--}, kernel: \"$kmsg\""
 	if [ "${share%%:*}" = PASS ] && [ $files = ok ] && [ $vo = ok ] &&
 	   [ $vv = failed ] && [ $eio = yes ] && [ "$b0" = "$DATA0_SHA" ] &&
