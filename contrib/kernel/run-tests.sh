@@ -7,7 +7,7 @@
 #                                    [--check-only]
 #   --kernel 6.12    (default) Debian's linux-source-6.12 with patches/ applied
 #   --kernel 7.3     Debian's linux-source-7.3 as it is (upstream sharing), for
-#                    interoperability; runs scenarios 1 2 3 5 5b by default
+#                    interoperability; runs scenarios 1 2 3 5 5b 16 by default
 #   --kernel all     both, one after the other
 #   --check-only     only check that the series applies to the pinned source
 #   --build-each     build 6.12 after each patch of the series (and the whole
@@ -29,7 +29,7 @@ jobs=${JOBS:-$(nproc)}
 
 # Debian package versions this was tested against
 declare -A debver=([6.12]="6.12.117-1~deb12u1" [7.3]="7.3.4-1~bpo13+1")
-declare -A defscen=([6.12]="1 2 3 4 5 5b 6 7 8 9 10 11 12 13 14 16" [7.3]="1 2 3 5 5b")
+declare -A defscen=([6.12]="1 2 3 4 5 5b 6 7 8 9 10 11 12 13 14 16" [7.3]="1 2 3 5 5b 16")
 
 kernels=6.12
 scen=""
