@@ -13,6 +13,8 @@
                                        image from a builder without
                                        fingerprint support gets one from
                                        existing xattrs named BASE + INFIX
+  imgtool.py flip-byte IMG OFFSET      invert the byte at OFFSET (file data,
+                                       to spoil a dm-verity tree's view)
 Offsets follow the superblock layout in docs (superblock at byte 1024).
 """
 import struct
@@ -112,6 +114,11 @@ def main(argv):
         img[SB + 91] = 1
         struct.pack_into("<I", img, SB + 92, start // 4)
         img[SB + 105] = 0
+    elif cmd == "flip-byte":
+        off = int(argv[3])
+        if off >= len(img):
+            sys.exit("flip-byte: offset %d is past the end" % off)
+        img[off] ^= 0xFF
     else:
         sys.exit("imgtool: unknown command " + cmd)
     save(path, img)

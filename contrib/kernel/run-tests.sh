@@ -7,7 +7,7 @@
 #                                    [--check-only]
 #   --kernel 6.12    (default) Debian's linux-source-6.12 with patches/ applied
 #   --kernel 7.3     Debian's linux-source-7.3 as it is (upstream sharing), for
-#                    interoperability; runs scenarios 1 2 3 5 5b by default
+#                    interoperability; runs scenarios 1 2 3 5 5b 16 by default
 #   --kernel all     both, one after the other
 #   --check-only     only check that the series applies to the pinned source
 #   --build-each     build 6.12 after each patch of the series (and the whole
@@ -29,7 +29,7 @@ jobs=${JOBS:-$(nproc)}
 
 # Debian package versions this was tested against
 declare -A debver=([6.12]="6.12.117-1~deb12u1" [7.3]="7.3.4-1~bpo13+1")
-declare -A defscen=([6.12]="1 2 3 4 5 5b 6 7 8 9 10 11 12 13 14" [7.3]="1 2 3 5 5b")
+declare -A defscen=([6.12]="1 2 3 4 5 5b 6 7 8 9 10 11 12 13 14 16" [7.3]="1 2 3 5 5b 16")
 
 kernels=6.12
 scen=""
@@ -64,7 +64,7 @@ log() { echo "run-tests: $*" >&2; }
 install_deps() {
 	local want=(flex bison libelf-dev bc cpio make gcc libc6-dev xz-utils
 		    qemu-system-x86 busybox-static python3 patch attr
-		    erofs-utils debian-archive-keyring)
+		    erofs-utils debian-archive-keyring cryptsetup-bin)
 	local missing=()
 	(($#)) && want=("$@")
 	for p in "${want[@]}"; do
@@ -307,13 +307,73 @@ make_images() {
 	echo 'pub.bin "publisher:serial-0042"' > "$d/pub.map"
 	"$mk" -q "${fix[@]}" --fingerprint --fingerprint-map="$d/pub.map" "$d/img/pubx.img" "$d/t/pubx" >/dev/null
 	"$mk" -q "${fix[@]}" --fingerprint --fingerprint-map="$d/pub.map" "$d/img/puby.img" "$d/t/puby" >/dev/null
+	make_verity_images "$d"
 	{
 		echo "BIG_SIZE=$((8 << 20))"
 		echo "BIG_SHA=$(sha256sum < "$d/big.bin" | cut -c1-64)"
 		echo "LONG_SHA=$(sha256sum < "$d/long.bin" | cut -c1-64)"
 		echo "PUBX_SHA=$(sha256sum < "$d/t/pubx/pub.bin" | cut -c1-64)"
 		echo "PUBY_SHA=$(sha256sum < "$d/t/puby/pub.bin" | cut -c1-64)"
+		cat "$d/verity.expect"
 	} > "$d/expect"
+}
+
+# verity_field NAME: the value mkfs.erofs printed for NAME (stdin)
+verity_field() {
+	sed -n "s/^$1: *//p" | tr -d '[:space:]'
+}
+
+# scenario 16: images with a dm-verity tree, for veritysetup in the guest.
+# va has the tree after the filesystem, vb in a file of its own; both hold
+# big.bin. vt is va with one byte of the second block of data.bin inverted,
+# so that its tree (and root hash) no longer match.
+make_verity_images() {
+	local d=$1 mk=$top/build/mkfs/mkfs.erofs out blk bs=4096
+	local fix=(-T 1700000000 -U 6a7e8bc9-5a7d-4b9f-9a43-1d2e3f405162)
+	mkdir -p "$d/t/va/etc" "$d/t/vb"
+	cp "$d/big.bin" "$d/t/va/big.bin"
+	cp "$d/big.bin" "$d/t/vb/big.bin"
+	# three blocks of their own, none of them inline
+	dd if="$d/big.bin" of="$d/t/va/data.bin" bs=$bs skip=100 count=3 status=none
+	echo "only in image va" > "$d/t/va/etc/only-va"
+	echo "image vb has more" > "$d/t/vb/more.txt"
+	out=$("$mk" -q "${fix[@]}" --fingerprint --verity "$d/img/va.img" "$d/t/va")
+	echo "VA_ROOT=$(verity_field "Root hash" <<< "$out")" > "$d/verity.expect"
+	echo "VA_OFFSET=$(verity_field "Hash offset" <<< "$out")" >> "$d/verity.expect"
+	out=$("$mk" -q "${fix[@]}" --fingerprint --verity="$d/img/vb.hash" "$d/img/vb.img" "$d/t/vb")
+	echo "VB_ROOT=$(verity_field "Root hash" <<< "$out")" >> "$d/verity.expect"
+	blk=$("$top/build/dump/dump.erofs" --path=/data.bin "$d/img/va.img" |
+	      sed -n 's/^start_block: *//p')
+	[[ $blk =~ ^[0-9]+$ ]] || { log "no start block for data.bin in va.img"; return 1; }
+	cp "$d/img/va.img" "$d/img/vt.img"
+	python3 "$here/imgtool.py" flip-byte "$d/img/vt.img" $(((blk + 1) * bs + 100))
+	{
+		echo "DATA_SHA=$(sha256sum < "$d/t/va/data.bin" | cut -c1-64)"
+		echo "DATA0_SHA=$(head -c $bs "$d/t/va/data.bin" | sha256sum | cut -c1-64)"
+		echo "ONLY_VA_SHA=$(sha256sum < "$d/t/va/etc/only-va" | cut -c1-64)"
+		echo "MORE_SHA=$(sha256sum < "$d/t/vb/more.txt" | cut -c1-64)"
+	} >> "$d/verity.expect"
+}
+
+# with_libs PROGRAM DEST: initramfs entries for a dynamically linked PROGRAM
+# installed as DEST, and for every library ldd lists and the loader, at the
+# paths ldd prints them under (the guest has no /usr merge to follow)
+with_libs() {
+	local prog=$1 dest=$2 p dir sub
+	local -a parts
+	local -A made=()
+	echo "file $dest $prog 0755 0 0"
+	for p in $(ldd "$prog" | grep -o '/[^ ]*'); do
+		dir=${p%/*}
+		parts=()
+		while [[ -n $dir && -z ${made[$dir]:-} ]]; do
+			parts=("$dir" "${parts[@]}")
+			made[$dir]=1
+			dir=${dir%/*}
+		done
+		for sub in "${parts[@]}"; do echo "dir $sub 0755 0 0"; done
+		echo "file $p $(readlink -f "$p") 0755 0 0"
+	done
 }
 
 make_initramfs() {
@@ -328,12 +388,14 @@ make_initramfs() {
 		done
 		echo "file /bin/pcs $d/pcs 0755 0 0"
 		echo "file /init $here/guest/init.sh 0755 0 0"
+		with_libs "$(command -v veritysetup || echo /usr/sbin/veritysetup)" /bin/veritysetup
+		echo "dir /run 0755 0 0"
 		echo "file /etc/expect $d/expect 0644 0 0"
 		if [[ -d $kimg/mods/lib/modules ]]; then
 			(cd "$kimg/mods" && find lib -type d | sort | sed 's|^\(.*\)$|dir /\1 0755 0 0|'
 			 find lib -type f | sort | sed "s|^\(.*\)\$|file /\1 $kimg/mods/\1 0644 0 0|")
 		fi
-		for f in "$d"/img/*.img; do
+		for f in "$d"/img/*.img "$d"/img/*.hash; do
 			echo "file /img/$(basename "$f") $f 0644 0 0"
 		done
 	} > "$d/initramfs.list"

@@ -11,7 +11,7 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mkdir -p /mnt /tmp /fb
 mount -t tmpfs tmpfs /tmp
-. /etc/expect		# BIG_SHA SMALL_SHA PUBX_SHA PUBY_SHA LONG_SHA Z_SHA ZD_SHA
+. /etc/expect		# BIG_SHA PUBX_SHA PUBY_SHA LONG_SHA, VA_ROOT... for s16
 
 ONE=$((BIG_SIZE / 1024))	# one copy of the big file, in kB
 SCEN=$(sed -n 's/.*pcs\.scen=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' ')
@@ -22,10 +22,15 @@ sha() { sha256sum < "$1" | cut -d' ' -f1; }
 res() { set -- $(pcs fincore "$1"); echo "$1"; }
 pages() { set -- $(pcs fincore "$1"); echo "$2"; }
 
-# mnt IMAGE DIR [OPTIONS]: read-only loop mount of an image
+# mnt IMAGE DIR [OPTIONS]: read-only mount of an image file (through a
+# loop device) or of a block device
 mnt() {
 	mkdir -p "$2"
-	mount -t erofs -o "ro,loop${3:+,$3}" "$1" "$2"
+	if [ -b "$1" ]; then
+		mount -t erofs -o "ro${3:+,$3}" "$1" "$2"
+	else
+		mount -t erofs -o "ro,loop${3:+,$3}" "$1" "$2"
+	fi
 }
 umnt() { for d; do umount "$d" 2>/dev/null; done; }
 
@@ -304,6 +309,68 @@ s14() {
 		say 14 FAIL "option rules: no domain_id ${e1##*
 }, empty domain_id ${e2##*
 }, /proc/mounts \"$opts\""
+	fi
+}
+
+# dm-verity under erofs: veritysetup opens va (tree after the filesystem)
+# and vb (tree in vb.hash); erofs mounts the verity devices with inode_share
+# and big.bin, in both, is shared. Then vt, va with one byte of data.bin
+# inverted: it opens, but data.bin fails with EIO and the rest still reads.
+vstatus() { veritysetup status "$1" 2>/dev/null | sed -n 's/^ *status: *//p'; }
+vclose() { for v; do veritysetup close "$v" 2>/dev/null; done; }
+
+s16() {
+	export DM_DISABLE_UDEV=1	# no udev here: libdevmapper makes the nodes
+	mkdir -p /run/cryptsetup /dev/mapper
+	if ! veritysetup open /img/va.img va /img/va.img "$VA_ROOT" \
+			--hash-offset="$VA_OFFSET" 2>/tmp/verr ||
+	   ! veritysetup open /img/vb.img vb /img/vb.hash "$VB_ROOT" 2>>/tmp/verr; then
+		say 16 FAIL "veritysetup open: $(tr '\n' ' ' < /tmp/verr)"
+		vclose va vb; return
+	fi
+	pair 16 "big.bin through both devices" /dev/mapper/va /dev/mapper/vb \
+		"$S" "$S" yes > /tmp/p16
+	share=$(sed -n 's/^scenario 16: //p' /tmp/p16)	# PASS: what (details)
+	files=bad
+	if mnt /dev/mapper/va /mnt/a "$S" && mnt /dev/mapper/vb /mnt/b "$S"; then
+		how=$(grep " /mnt/a " /proc/mounts | cut -d' ' -f1,3,4)
+		[ "$(sha /mnt/a/data.bin)" = "$DATA_SHA" ] &&
+		[ "$(sha /mnt/a/etc/only-va)" = "$ONLY_VA_SHA" ] &&
+		[ "$(sha /mnt/b/more.txt)" = "$MORE_SHA" ] && files=ok
+	fi
+	umnt /mnt/a /mnt/b
+	sa=$(vstatus va); sb=$(vstatus vb)
+	vclose va vb
+
+	dmesg -c >/dev/null
+	veritysetup open /img/vt.img vt /img/vt.img "$VA_ROOT" \
+		--hash-offset="$VA_OFFSET" 2>/tmp/verr && vo=ok || vo=failed
+	veritysetup verify /img/vt.img /img/vt.img "$VA_ROOT" \
+		--hash-offset="$VA_OFFSET" >/dev/null 2>&1 && vv=passed || vv=failed
+	rd=- b0=- tb=- to=-
+	if [ $vo = ok ] && mnt /dev/mapper/vt /mnt/c "inode_share,domain_id=vt"; then
+		t0=$(vstatus vt)
+		rd=$(cat /mnt/c/data.bin 2>&1 >/dev/null) && rd=read
+		b0=$(dd if=/mnt/c/data.bin bs=4096 count=1 2>/dev/null | sha256sum | cut -d' ' -f1)
+		tb=$(sha /mnt/c/big.bin)
+		to=$(sha /mnt/c/etc/only-va)
+		t1=$(vstatus vt)
+	fi
+	umnt /mnt/c
+	vclose vt
+	kmsg=$(dmesg | grep -m1 "verity.*corrupted" | sed 's/^\[[^]]*\] //')
+	case "$rd" in
+	*"Input/output error"*|*"I/O error"*) eio=yes ;;
+	*) eio=no ;;
+	esac
+	good="${share#*: }; other files $files; mounted as \"$how\"; status va $sa, vb $sb"
+	bad="open $vo, veritysetup verify $vv, data.bin: EIO $eio, its first block $([ "$b0" = "$DATA0_SHA" ] && echo reads || echo "does not read"), big.bin $([ "$tb" = "$BIG_SHA" ] && echo reads || echo "does not read"), etc/only-va $([ "$to" = "$ONLY_VA_SHA" ] && echo reads || echo "does not read"), status ${t0:--} then ${t1:--}, kernel: \"$kmsg\""
+	if [ "${share%%:*}" = PASS ] && [ $files = ok ] && [ $vo = ok ] &&
+	   [ $vv = failed ] && [ $eio = yes ] && [ "$b0" = "$DATA0_SHA" ] &&
+	   [ "$tb" = "$BIG_SHA" ] && [ "$to" = "$ONLY_VA_SHA" ]; then
+		say 16 PASS "veritysetup open, erofs on /dev/mapper with inode_share ($good); tampered image ($bad)"
+	else
+		say 16 FAIL "dm-verity ($good; tampered image: $bad; veritysetup said: $(tr '\n' ' ' < /tmp/verr))"
 	fi
 }
 
