@@ -49,7 +49,7 @@ struct erofs_verity {
 	uint8_t *have;			/* per data block: its digest is in place */
 	uint8_t root[EROFS_VERITY_DIGEST_SIZE];
 	uint8_t top[EROFS_VERITY_DIGEST_SIZE];	/* levels == 0: block 0's digest */
-	const void *md;
+	void *md;			/* the fetched SHA-256 */
 };
 
 /*
