@@ -101,21 +101,35 @@ int erofs_fingerprint_zeros(void *ctx, uint64_t len)
 	return 0;
 }
 
+/* the value: the algorithm's name, a colon, the digest; malloc'ed */
+int erofs_fingerprint_final_to(const struct erofs_build *b, void *ctx,
+			       uint8_t **out)
+{
+	size_t tlen = strlen(b->opts->fp_algo);
+	uint16_t size = erofs_fingerprint_size(b);
+	unsigned int dlen;
+	uint8_t *v = malloc(size);
+
+	*out = NULL;
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, b->opts->fp_algo, tlen);
+	v[tlen] = ':';
+	if (!EVP_DigestFinal_ex(ctx, v + tlen + 1, &dlen) ||
+	    tlen + 1 + dlen != size) {
+		free(v);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
 int erofs_fingerprint_final(const struct erofs_build *b, void *ctx,
 			    struct erofs_inode *inode)
 {
-	size_t tlen = strlen(b->opts->fp_algo);
-	unsigned int dlen;
-
-	inode->fp_value = malloc(inode->fp_size);
-	if (!inode->fp_value)
-		return -ENOMEM;
-	memcpy(inode->fp_value, b->opts->fp_algo, tlen);
-	inode->fp_value[tlen] = ':';
-	if (!EVP_DigestFinal_ex(ctx, inode->fp_value + tlen + 1, &dlen) ||
-	    tlen + 1 + dlen != inode->fp_size)
+	if (inode->fp_size != erofs_fingerprint_size(b))
 		return -EINVAL;
-	return 0;
+	return erofs_fingerprint_final_to(b, ctx, &inode->fp_value);
 }
 
 void erofs_fingerprint_free_ctx(void *ctx)

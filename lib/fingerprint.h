@@ -13,6 +13,8 @@ uint16_t erofs_fingerprint_size(const struct erofs_build *b);
 int erofs_fingerprint_init(const struct erofs_build *b, void **ctx);
 int erofs_fingerprint_update(void *ctx, const void *data, size_t len);
 int erofs_fingerprint_zeros(void *ctx, uint64_t len);
+int erofs_fingerprint_final_to(const struct erofs_build *b, void *ctx,
+			       uint8_t **out);
 int erofs_fingerprint_final(const struct erofs_build *b, void *ctx,
 			    struct erofs_inode *inode);
 void erofs_fingerprint_free_ctx(void *ctx);

@@ -126,6 +126,7 @@ struct erofs_inode {
 	uint8_t fp_source;		/* enum erofs_fp_source */
 	uint32_t fp_line;		/* map line that gave the value */
 	uint8_t *fp_value;		/* supplied, or filled while copying */
+	uint8_t *pre_fp;		/* computed during the scan (prehash.c) */
 
 	struct erofs_zinode *zi;	/* stored compressed (compress.c) */
 };
@@ -149,6 +150,7 @@ struct erofs_build {
 	uint32_t bs;
 
 	int rootfd;
+	struct erofs_prehash *prehash;	/* during a directory scan, or NULL */
 	int spool_fd;			/* tar: the file data, or -1 */
 	int archive_fd;			/* tar: a plain archive read in place */
 	int outfd;
@@ -265,6 +267,10 @@ void erofs_source_tar_release(struct erofs_build *b);
 /* source_dir.c */
 int erofs_source_dir_scan(struct erofs_build *b);
 bool erofs_path_excluded(const struct erofs_build *b, const char *relpath);
+struct erofs_prehash;
+int erofs_prehash_start(struct erofs_build *b, struct erofs_prehash **out);
+void erofs_prehash_push(struct erofs_prehash *p, struct erofs_inode *inode);
+void erofs_prehash_stop(struct erofs_prehash *p);
 int erofs_open_source(struct erofs_build *b, const struct erofs_inode *inode,
 		      int flags);
 

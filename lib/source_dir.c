@@ -389,6 +389,10 @@ static int scan_entry(struct erofs_build *b, struct erofs_inode *dir,
 			return ret;
 	}
 
+	if (b->prehash && S_ISREG(st.st_mode) && inode->size &&
+	    !inode->extents)
+		erofs_prehash_push(b->prehash, inode);
+
 	if (S_ISDIR(st.st_mode)) {
 		int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY |
 				O_NOFOLLOW | O_CLOEXEC);
@@ -477,7 +481,13 @@ int erofs_source_dir_scan(struct erofs_build *b)
 	ret = read_xattrs(b, root, b->rootfd, NULL);
 	if (ret)
 		return ret;
-	return scan_dir(b, root, b->rootfd);
+	ret = erofs_prehash_start(b, &b->prehash);
+	if (ret)
+		return ret;
+	ret = scan_dir(b, root, b->rootfd);
+	erofs_prehash_stop(b->prehash);
+	b->prehash = NULL;
+	return ret;
 }
 
 int erofs_open_source(struct erofs_build *b, const struct erofs_inode *inode,

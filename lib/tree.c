@@ -211,6 +211,7 @@ static void inode_free(struct erofs_inode *inode)
 	free(inode->chunk_keys);
 	free(inode->symlink);
 	free(inode->fp_value);
+	free(inode->pre_fp);
 	free(inode);
 }
 
