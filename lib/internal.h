@@ -94,6 +94,7 @@ struct erofs_inode {
 	uint32_t nr_wchunks;
 	uint8_t wchunkbits;		/* chunk size data is planned in */
 	uint64_t *chunk_keys;		/* per chunk: its XXH3, for dedupe */
+	uint64_t *pre_keys;		/* the same, taken during the scan */
 	bool flat_planned;		/* dedupe kept it flat, at startblk */
 	bool flat_inline;		/* ... with its tail inline */
 

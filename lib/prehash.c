@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0+ OR Apache-2.0
 /*
- * Fingerprints taken while a directory is still being scanned.  The scan
+ * Fingerprints (and, for deduplication, chunk keys) taken while a
+ * directory is still being scanned.  The scan
  * is one thread of system calls and the other cores wait for it, so a
  * thread of our own hashes the regular files the scan has already found,
  * in the order it finds them.  When the scan ends the thread stops where
@@ -12,11 +13,14 @@
  * changed) just leaves the file to the writing pass, which reports it.
  * Values land in pre_fp: whether a file gets a computed fingerprint at
  * all is only known after the scan (supplied values, --fingerprint-map).
+ * Chunk keys land in pre_keys, at the --chunksize the chunk plan will use
+ * for a file without holes; the digest pass takes them instead of reading.
  */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "internal.h"
 #include "fingerprint.h"
@@ -34,6 +38,8 @@ struct erofs_prehash {
 	bool stop;
 	uint8_t *buf;
 	void *ctx;
+	XXH3_state_t *xs;		/* chunk keys wanted: a chunk's state */
+	unsigned int chunkbits;
 	uint64_t files, bytes;		/* hashed, for the debug output */
 };
 
@@ -48,35 +54,77 @@ static bool unchanged(const struct erofs_inode *inode, int fd)
 	       st.st_ctim.tv_nsec == inode->src_ctime.tv_nsec;
 }
 
+/* the XXH3 of each chunk in buf, which holds the file from off on */
+static void take_keys(struct erofs_prehash *p, uint64_t *keys, uint64_t cs,
+		      uint64_t size, uint64_t off, size_t n)
+{
+	const uint8_t *q = p->buf;
+
+	while (n) {
+		uint64_t c = off / cs, in = off - c * cs;
+		uint64_t clen = min_t(uint64_t, cs, size - c * cs);
+		size_t take = min_t(uint64_t, clen - in, n);
+
+		if (!in && take == clen) {
+			keys[c] = XXH3_64bits(q, take);
+		} else {
+			if (!in)
+				XXH3_64bits_reset(p->xs);
+			XXH3_64bits_update(p->xs, q, take);
+			if (in + take == clen)
+				keys[c] = XXH3_64bits_digest(p->xs);
+		}
+		q += take;
+		off += take;
+		n -= take;
+	}
+}
+
 static void hash_file(struct erofs_prehash *p, struct erofs_inode *inode)
 {
 	struct erofs_build *b = p->b;
-	uint64_t off = 0;
-	uint8_t *value;
-	int fd, ret;
+	uint64_t cs = (uint64_t)b->bs << p->chunkbits;
+	uint64_t off = 0, *keys = NULL;
+	uint8_t *value = NULL;
+	int fd, ret = 0;
 
+	if (p->xs) {
+		keys = malloc(DIV_ROUND_UP(inode->size, cs) * sizeof(*keys));
+		if (!keys)
+			return;
+	}
 	fd = erofs_open_source(b, inode, O_RDONLY);
-	if (fd < 0)
+	if (fd < 0) {
+		free(keys);
 		return;
-	ret = erofs_fingerprint_init(b, &p->ctx);
+	}
+	if (b->fp_md)
+		ret = erofs_fingerprint_init(b, &p->ctx);
 	while (!ret && off < inode->size) {
 		ssize_t n = pread(fd, p->buf, min_t(uint64_t, PREHASH_BUFSIZE,
 						    inode->size - off), off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n <= 0) {
 			ret = -EIO;
-		else
+			break;
+		}
+		if (b->fp_md)
 			ret = erofs_fingerprint_update(p->ctx, p->buf, n);
-		off += n > 0 ? n : 0;
+		if (keys)
+			take_keys(p, keys, cs, inode->size, off, n);
+		off += n;
 	}
 	if (!ret && unchanged(inode, fd) &&
-	    !erofs_fingerprint_final_to(b, p->ctx, &value)) {
+	    (!b->fp_md || !erofs_fingerprint_final_to(b, p->ctx, &value))) {
 		inode->pre_fp = value;
+		inode->pre_keys = keys;
+		keys = NULL;
 		p->files++;
 		p->bytes += inode->size;
 	}
+	free(keys);
 	close(fd);
 }
 
@@ -100,24 +148,37 @@ static void *prehash_main(void *arg)
 	}
 }
 
-/* NULL in *out: nothing to do (no fingerprints, or one worker wanted) */
+/*
+ * NULL in *out: nothing to do (neither fingerprints nor chunk keys wanted,
+ * or one worker)
+ */
 int erofs_prehash_start(struct erofs_build *b, struct erofs_prehash **out)
 {
+	const struct erofs_mkfs_opts *o = b->opts;
+	bool keys = erofs_chunk_wanted(b) && (o->dedupe || o->nr_blob_dicts);
 	struct erofs_prehash *p;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	*out = NULL;
-	if (!b->fp_md || b->opts->workers == 1 ||
-	    (!b->opts->workers && cpus < 2))
+	if ((!b->fp_md && !keys) || o->workers == 1 ||
+	    (!o->workers && cpus < 2))
 		return 0;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	p->b = b;
 	p->buf = malloc(PREHASH_BUFSIZE);
+	if (keys) {
+		/* as plan_chunks() will have it */
+		if (o->chunksize)
+			p->chunkbits = __builtin_ctz(o->chunksize) - b->blkszbits;
+		p->xs = XXH3_createState();
+	}
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
-	if (!p->buf || pthread_create(&p->th, NULL, prehash_main, p)) {
+	if (!p->buf || (keys && !p->xs) ||
+	    pthread_create(&p->th, NULL, prehash_main, p)) {
+		XXH3_freeState(p->xs);
 		free(p->buf);
 		pthread_mutex_destroy(&p->lock);
 		pthread_cond_destroy(&p->cond);
@@ -158,10 +219,11 @@ void erofs_prehash_stop(struct erofs_prehash *p)
 	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	pthread_join(p->th, NULL);
-	erofs_dbg(p->b, "fingerprints taken during the scan: %llu files, %llu bytes (%zu files found)",
+	erofs_dbg(p->b, "hashed during the scan: %llu files, %llu bytes (%zu files found)",
 		  (unsigned long long)p->files, (unsigned long long)p->bytes,
 		  p->tail);
 	erofs_fingerprint_free_ctx(p->ctx);
+	XXH3_freeState(p->xs);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->cond);
 	free(p->q);

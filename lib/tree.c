@@ -212,6 +212,7 @@ static void inode_free(struct erofs_inode *inode)
 	free(inode->symlink);
 	free(inode->fp_value);
 	free(inode->pre_fp);
+	free(inode->pre_keys);
 	free(inode);
 }
 

@@ -969,6 +969,16 @@ static int digest_inode(struct worker *w, struct erofs_inode *inode)
 
 	if (inode->datalayout != EROFS_INODE_CHUNK_BASED || inode->ext_data)
 		return 0;
+	/* taken during the scan, at this chunk size, with the fingerprint */
+	if (inode->pre_keys && !inode->extents &&
+	    inode->wchunkbits == (b->opts->chunksize ?
+			__builtin_ctz(b->opts->chunksize) - b->blkszbits : 0u) &&
+	    (inode->fp_source != EROFS_FP_COMPUTED || inode->fp_value)) {
+		inode->chunk_keys = inode->pre_keys;
+		inode->pre_keys = NULL;
+		atomic_fetch_add(&b->bytes_done, inode->size);
+		return 0;
+	}
 	inode->chunk_keys = malloc((size_t)inode->nr_wchunks *
 				   sizeof(*inode->chunk_keys));
 	if (!inode->chunk_keys)
