@@ -50,6 +50,13 @@ bool erofs_chunk_wanted(const struct erofs_build *b)
 	return o->chunksize || o->dedupe || o->blobdev || o->blob_dir;
 }
 
+/* the planning granularity of files without holes, in blocks (log2) */
+unsigned int erofs_chunk_bits(const struct erofs_build *b)
+{
+	return b->opts->chunksize ?
+		__builtin_ctz(b->opts->chunksize) - b->blkszbits : 0;
+}
+
 bool erofs_chunk_has_data(const struct erofs_inode *inode, uint64_t start,
 			  uint64_t len)
 {

@@ -297,6 +297,7 @@ int erofs_plan_layout(struct erofs_build *b);
 
 /* chunk.c */
 bool erofs_chunk_wanted(const struct erofs_build *b);
+unsigned int erofs_chunk_bits(const struct erofs_build *b);
 int erofs_chunk_setup_inode(struct erofs_build *b, struct erofs_inode *inode);
 int erofs_chunk_plan(struct erofs_build *b);
 uint32_t erofs_chunk_map_size(const struct erofs_build *b,

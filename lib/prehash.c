@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0+ OR Apache-2.0
 /*
  * Fingerprints (and, for deduplication, chunk keys) taken while a
- * directory is still being scanned.  The scan
- * is one thread of system calls and the other cores wait for it, so a
- * thread of our own hashes the regular files the scan has already found,
- * in the order it finds them.  When the scan ends the thread stops where
+ * directory is still being scanned.  The scan is one thread of system
+ * calls and the other cores wait for it, so a thread of our own hashes the
+ * regular files the scan has already found, in the order it finds them.  When the scan ends the thread stops where
  * it is; the files it did not reach are hashed by the writing pass as
  * before, and those it did are copied there without a buffer of ours.
  *
@@ -169,9 +168,7 @@ int erofs_prehash_start(struct erofs_build *b, struct erofs_prehash **out)
 	p->b = b;
 	p->buf = malloc(PREHASH_BUFSIZE);
 	if (keys) {
-		/* as plan_chunks() will have it */
-		if (o->chunksize)
-			p->chunkbits = __builtin_ctz(o->chunksize) - b->blkszbits;
+		p->chunkbits = erofs_chunk_bits(b);
 		p->xs = XXH3_createState();
 	}
 	pthread_mutex_init(&p->lock, NULL);

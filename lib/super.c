@@ -153,8 +153,7 @@ static int plan_chunks(struct erofs_build *b)
 	uint64_t i;
 	int ret;
 
-	if (b->opts->chunksize)
-		b->chunkbits = __builtin_ctz(b->opts->chunksize) - b->blkszbits;
+	b->chunkbits = erofs_chunk_bits(b);
 	b->flat_unless_shared = b->opts->dedupe && !b->opts->chunksize &&
 				!erofs_blob_wanted(b) && !b->opts->nr_blob_dicts;
 	for (i = 0; i < b->nr_inodes; i++) {

@@ -971,8 +971,7 @@ static int digest_inode(struct worker *w, struct erofs_inode *inode)
 		return 0;
 	/* taken during the scan, at this chunk size, with the fingerprint */
 	if (inode->pre_keys && !inode->extents &&
-	    inode->wchunkbits == (b->opts->chunksize ?
-			__builtin_ctz(b->opts->chunksize) - b->blkszbits : 0u) &&
+	    inode->wchunkbits == erofs_chunk_bits(b) &&
 	    (inode->fp_source != EROFS_FP_COMPUTED || inode->fp_value)) {
 		inode->chunk_keys = inode->pre_keys;
 		inode->pre_keys = NULL;
