@@ -467,8 +467,10 @@ static int plan_fingerprints(struct erofs_build *b)
 		inode->fp_source = EROFS_FP_COMPUTED;
 		inode->fp_size = size;
 		/* taken during the scan: the writing pass only copies */
-		inode->fp_value = inode->pre_fp;
-		inode->pre_fp = NULL;
+		if (!inode->fp_value) {
+			inode->fp_value = inode->pre_fp;
+			inode->pre_fp = NULL;
+		}
 	}
 	if (dropped)
 		erofs_warn(b, "%llu source files carried an xattr named %s: replaced by the fingerprint",
