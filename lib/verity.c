@@ -170,21 +170,11 @@ int erofs_verity_hash_fd_range(struct erofs_verity *v, void **ctx, int fd,
 		return -EINVAL;
 	while (n) {
 		uint64_t cnt = min_t(uint64_t, n, per);
-		size_t len = cnt * v->p.data_bs, done = 0;
 
-		while (done < len) {
-			ssize_t r = pread(fd, buf + done, len - done,
-					  base + first * v->p.data_bs + done);
-
-			if (r < 0) {
-				if (errno == EINTR)
-					continue;
-				return -errno;
-			}
-			if (!r)
-				return -ENODATA;
-			done += r;
-		}
+		ret = erofs_pread_full(fd, buf, cnt * v->p.data_bs,
+				       base + first * v->p.data_bs);
+		if (ret)
+			return ret;
 		ret = erofs_verity_hash_blocks(v, ctx, first, buf, cnt);
 		if (ret)
 			return ret;
