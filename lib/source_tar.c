@@ -10,9 +10,9 @@
  * cannot wait for it.  In full mode each file's data goes to a spool (an
  * unnamed temporary file next to the image) as it passes, and the writer
  * copies it from there to its planned place; an uncompressed archive on
- * disk is its own spool, except for sparse entries.  In index mode the data stays
- * in the archive, which becomes the image's one extra device: with 512-byte
- * blocks every entry's data starts on a block of it.  Either way the
+ * disk is its own spool, except for sparse entries.  In index mode the
+ * data stays in the archive, which becomes the image's one extra device:
+ * with 512-byte blocks every entry's data starts on a block of it.  Either way the
  * fingerprints are computed from the stream, and in index mode so is the
  * archive's SHA-256, the device's tag.
  *
