@@ -146,14 +146,14 @@ void erofs_zctx_exit(struct erofs_zctx *c)
 }
 
 /*
- * For codecs without a fixed-output mode: compress a guess of the input
- * from the ratio seen last, and correct it.  A pcluster filled to half is
- * taken as it is: its stream is right-aligned in just the blocks it needs,
- * so a short one wastes no space, only a little context.  The guess aims
- * at 7/8 of the pcluster: a guess that overflows is compressed again, and
- * aiming at 15/16 overflowed so often on mixed data (the packed inode of
- * -Efragments) that a fifth of zstd's work was thrown away; 7/8 costs about
- * 0.6% in size there and saves an eighth of the CPU time.
+ * For codecs that cannot stop at an output size (DEFLATE): compress a
+ * guess of the input from the ratio seen last, and correct it.  A pcluster
+ * filled to half is taken as it is: its stream is right-aligned in just the
+ * blocks it needs, so a short one wastes no space, only a little context.
+ * The guess aims at 7/8 of the pcluster: a guess that overflows is
+ * compressed again, and aiming at 15/16 overflowed so often on mixed data
+ * (the packed inode of -Efragments) that a fifth of the work was thrown
+ * away; 7/8 costs about 0.6% in size there.
  */
 static int compress_fill(struct erofs_zctx *c, const uint8_t *src,
 			 uint32_t *srclen, uint8_t *dst, uint32_t cap)

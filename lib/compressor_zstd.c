@@ -7,6 +7,8 @@
 #include "compress.h"
 
 #ifdef HAVE_LIBZSTD
+/* for ZSTD_c_srcSizeHint only: a parameter id, set through the stable API */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 static int zstd_init(struct erofs_zctx *c)
@@ -43,6 +45,85 @@ static int zstd_whole(struct erofs_zctx *c, const void *src, uint32_t srclen,
 	return n;
 }
 
+/*
+ * Fills a pcluster in one pass.  The input goes in as slices, each ended
+ * by a flush, so every slice boundary is a point where the frame can be
+ * closed.  When a slice overflows the pcluster, the frame is cut back to
+ * the last boundary and closed there with an empty last block, the bytes
+ * the library itself writes when a frame ends with nothing pending.  Each
+ * slice after the first is half the input the remaining room is expected to
+ * take, so what is compressed for nothing is at most one small slice.
+ */
+#define ZSTD_LAST_EMPTY_BLOCK	3
+#define ZSTD_MIN_SLICE		512
+#define ZSTD_HINT_RATIO		3
+
+static int zstd_destsize(struct erofs_zctx *c, const void *src,
+			 uint32_t *srclen, void *dst, uint32_t cap)
+{
+	static const uint8_t last_empty[ZSTD_LAST_EMPTY_BLOCK] = { 1, 0, 0 };
+	ZSTD_CCtx *cc = c->priv;
+	const uint32_t avail = *srclen;
+	uint64_t ratio = c->ratio_x16;	/* input bytes per output byte, x16 */
+	size_t good_in = 0, good_out = 0;
+	int hint, tries;
+
+	if (cap <= ZSTD_LAST_EMPTY_BLOCK + 16 || !avail)
+		return 0;
+	/*
+	 * The library picks its parameters from the source size.  Told the
+	 * real size of each piece, it gives a file's short last piece the
+	 * slow strategies it keeps for small inputs (a third more CPU time on
+	 * a kernel tree, for 1% in size); told the same size for every
+	 * pcluster, it uses one set of parameters throughout the image.
+	 */
+	hint = (int)min_t(uint64_t, (uint64_t)cap * ZSTD_HINT_RATIO, INT_MAX);
+	for (tries = 0; tries < 4 && !good_out; tries++, ratio /= 2) {
+		ZSTD_outBuffer out = { dst, cap - ZSTD_LAST_EMPTY_BLOCK, 0 };
+		ZSTD_inBuffer in = { src, 0, 0 };
+		uint64_t now = ratio;
+
+		if (ZSTD_isError(ZSTD_CCtx_reset(cc, ZSTD_reset_session_only)) ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_srcSizeHint,
+							hint)))
+			return -EIO;
+		while (in.pos < avail) {
+			uint64_t room = out.size - out.pos, slice;
+			size_t left;
+
+			if (good_out && room < cap / 64)
+				break;
+			if (good_out)
+				slice = room * now / 32;
+			else
+				slice = cap * ratio / 16 * 3 / 4;
+			slice = clamp_t(uint64_t, slice, ZSTD_MIN_SLICE,
+					avail - in.pos);
+			in.size = in.pos + slice;
+			do {
+				left = ZSTD_compressStream2(cc, &out, &in,
+							    ZSTD_e_flush);
+				if (ZSTD_isError(left))
+					return -EIO;
+			} while (left && out.pos < out.size);
+			if (left)
+				break;		/* overflowed: keep what fitted */
+			good_in = in.pos;
+			good_out = out.pos;
+			now = max_t(uint64_t, (uint64_t)good_in * 16 / good_out,
+				    1);
+		}
+	}
+	if (!good_out)
+		return 0;
+	memcpy((uint8_t *)dst + good_out, last_empty, sizeof(last_empty));
+	good_out += sizeof(last_empty);
+	c->ratio_x16 = clamp_t(uint64_t, (uint64_t)good_in * 16 / good_out, 8,
+			       16 * 1024);
+	*srclen = good_in;
+	return good_out;
+}
+
 static uint32_t zstd_bound(uint32_t srclen)
 {
 	return ZSTD_compressBound(srclen);
@@ -56,6 +137,7 @@ const struct erofs_compressor erofs_compressor_zstd = {
 	.default_level = 3,
 	.init = zstd_init,
 	.exit = zstd_exit,
+	.destsize = zstd_destsize,
 	.whole = zstd_whole,
 	.bound = zstd_bound,
 };
