@@ -80,10 +80,12 @@ static void usage(FILE *f)
 	      "  -C SIZE                physical cluster size for -z: a multiple of the block\n"
 	      "                         size, at most 1 MiB (default: one block)\n"
 	      "  -E ztailpacking        with -z, keep a file's short compressed tail in its\n"
-	      "                         inode\n"
+	      "                         inode (default with zstd and deflate)\n"
 	      "  -E fragments           with -z, store files up to 64 KiB (or the pcluster\n"
-	      "                         size) inside one compressed packed inode\n"
+	      "                         size) inside one compressed packed inode (default\n"
+	      "                         with zstd and deflate)\n"
 	      "  -E legacy-compress     with -z, full lcluster indexes instead of compact ones\n"
+	      "  -E ^OPTION             turn an extended option off\n"
 	      "  -q                     quiet: no progress and no summary\n"
 	      "  -d N                   message level 0..9 (default 2)\n"
 	      "  --all-root             make every file owned by uid 0 and gid 0\n"
@@ -324,6 +326,7 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 {
 	struct erofs_mkfs_opts *o = &cl->o;
 	bool all_root = false, rebuild = false, bs_given = false;
+	bool ztail_given = false, frag_given = false;
 	long long v;
 	char *sde;
 	int c;
@@ -545,17 +548,23 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 				return 1;
 			for (tok = strtok_r(list, ",", &save); tok;
 			     tok = strtok_r(NULL, ",", &save)) {
-				if (!strcmp(tok, "dedupe")) {
-					o->dedupe = true;
-				} else if (!strcmp(tok, "ztailpacking")) {
-					o->ztailpacking = true;
-				} else if (!strcmp(tok, "fragments")) {
-					o->fragments = true;
-				} else if (!strcmp(tok, "legacy-compress")) {
-					o->compr_full_indexes = true;
+				/* a leading '^' turns the option off */
+				bool on = *tok != '^';
+				const char *name = tok + !on;
+
+				if (!strcmp(name, "dedupe")) {
+					o->dedupe = on;
+				} else if (!strcmp(name, "ztailpacking")) {
+					o->ztailpacking = on;
+					ztail_given = true;
+				} else if (!strcmp(name, "fragments")) {
+					o->fragments = on;
+					frag_given = true;
+				} else if (!strcmp(name, "legacy-compress")) {
+					o->compr_full_indexes = on;
 				} else {
 					bad_value("-E", tok,
-						  "known extended options: dedupe, ztailpacking, fragments, legacy-compress");
+						  "known extended options: dedupe, ztailpacking, fragments, legacy-compress, each turned off by a leading '^'");
 					free(list);
 					return 2;
 				}
@@ -668,6 +677,18 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 		fprintf(stderr, PROG ": --chunksize=%u: the chunk size must be at least the block size (%u)\n",
 			o->chunksize, 1u << o->blkszbits);
 		return 2;
+	}
+	if (o->compr_algo == EROFS_COMPR_ZSTD ||
+	    o->compr_algo == EROFS_COMPR_DEFLATE) {
+		/*
+		 * Every kernel that reads these codecs (6.6 and later) reads
+		 * inline tails and fragments too, so they cost no reader and
+		 * are on unless turned off.
+		 */
+		if (!ztail_given)
+			o->ztailpacking = true;
+		if (!frag_given)
+			o->fragments = true;
 	}
 	if (o->compr_algo) {
 		if (o->pclustersize % (1u << o->blkszbits) ||
