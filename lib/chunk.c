@@ -57,6 +57,28 @@ unsigned int erofs_chunk_bits(const struct erofs_build *b)
 		__builtin_ctz(b->opts->chunksize) - b->blkszbits : 0;
 }
 
+/*
+ * -Ededupe without blobs: files are chunk-based only where that lets them
+ * share blocks; the others keep the flat layout (plan_flat()).
+ */
+bool erofs_chunk_only_to_share(const struct erofs_build *b)
+{
+	return b->opts->dedupe && !erofs_blob_wanted(b) &&
+	       !b->opts->nr_blob_dicts;
+}
+
+/*
+ * A file that stays flat without being looked at: when chunks serve only to
+ * share, a file shorter than a block has no whole block to share, and its
+ * bytes go inline in its inode, where nothing else can point.
+ */
+bool erofs_chunk_never(const struct erofs_build *b,
+		       const struct erofs_inode *inode)
+{
+	return erofs_chunk_only_to_share(b) && !inode->extents &&
+	       inode->size < b->bs;
+}
+
 bool erofs_chunk_has_data(const struct erofs_inode *inode, uint64_t start,
 			  uint64_t len)
 {
@@ -135,7 +157,8 @@ int erofs_chunk_setup_inode(struct erofs_build *b, struct erofs_inode *inode)
 
 	if (!S_ISREG(inode->mode) || !inode->size || inode->ext_data)
 		return 0;
-	if (!erofs_chunk_wanted(b) && !inode->extents)
+	if ((!erofs_chunk_wanted(b) && !inode->extents) ||
+	    erofs_chunk_never(b, inode))
 		return 0;
 	inode->wchunkbits = erofs_chunk_wanted(b) ? b->chunkbits :
 			    sparse_chunkbits(b, inode);
@@ -405,9 +428,10 @@ static int find_shared(struct erofs_build *b, struct erofs_inode *inode,
 }
 
 /*
- * -Ededupe without --chunksize: a file none of whose chunks is found
- * earlier keeps the flat layout, its tail inline when it fits beside the
- * largest inode and its xattrs; its whole chunks still go in the table.
+ * -Ededupe without blobs: a file none of whose chunks is found earlier
+ * keeps the flat layout, its tail inline when it fits beside the largest
+ * inode and its xattrs; its whole chunks still go in the table, since a
+ * flat file's blocks are contiguous and a chunk index can point into them.
  */
 static int plan_flat(struct erofs_build *b, struct erofs_inode *inode,
 		     uint64_t *next)

@@ -196,7 +196,7 @@ struct erofs_build {
 	/* chunks, dedupe and devices (chunk.c, devtable.c) */
 	unsigned int chunkbits;		/* --chunksize as bits over the block */
 	bool chunk_indexes;		/* 8-byte entries: the image has devices */
-	bool flat_unless_shared;	/* -Ededupe alone: chunks only to share */
+	bool flat_unless_shared;	/* -Ededupe, no blobs: chunks only to share */
 	uint64_t chunk_blocks;		/* blocks of this build's chunk data */
 	struct erofs_dedupe *dd;	/* digest table */
 	struct erofs_blobs *blobs;	/* new blob, dict blobs, device table */
@@ -298,6 +298,9 @@ int erofs_plan_layout(struct erofs_build *b);
 /* chunk.c */
 bool erofs_chunk_wanted(const struct erofs_build *b);
 unsigned int erofs_chunk_bits(const struct erofs_build *b);
+bool erofs_chunk_only_to_share(const struct erofs_build *b);
+bool erofs_chunk_never(const struct erofs_build *b,
+		       const struct erofs_inode *inode);
 int erofs_chunk_setup_inode(struct erofs_build *b, struct erofs_inode *inode);
 int erofs_chunk_plan(struct erofs_build *b);
 uint32_t erofs_chunk_map_size(const struct erofs_build *b,

@@ -154,8 +154,7 @@ static int plan_chunks(struct erofs_build *b)
 	int ret;
 
 	b->chunkbits = erofs_chunk_bits(b);
-	b->flat_unless_shared = b->opts->dedupe && !b->opts->chunksize &&
-				!erofs_blob_wanted(b) && !b->opts->nr_blob_dicts;
+	b->flat_unless_shared = erofs_chunk_only_to_share(b);
 	for (i = 0; i < b->nr_inodes; i++) {
 		ret = erofs_chunk_setup_inode(b, b->inodes[i]);
 		if (ret)
