@@ -30,9 +30,18 @@ struct dd_entry {
 	uint64_t off;
 };
 
+/* a file's last chunk, when it ends in a partial block */
+struct dd_tail {
+	uint64_t key;
+	uint32_t nbytes;
+};
+
 struct erofs_dedupe {
 	struct dd_entry *tab;
 	uint64_t size, count;		/* size: a power of two */
+	/* last chunks that more than one file ends with, sorted */
+	struct dd_tail *dup_tails;
+	uint64_t nr_dup_tails;
 	/* comparison scratch and the files it has open */
 	uint8_t *buf1, *buf2;
 	const struct erofs_inode *fd1_inode, *fd2_inode;
@@ -427,6 +436,77 @@ static int find_shared(struct erofs_build *b, struct erofs_inode *inode,
 	return ret;
 }
 
+static int tail_cmp(const void *a, const void *b)
+{
+	const struct dd_tail *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return (x->nbytes > y->nbytes) - (x->nbytes < y->nbytes);
+}
+
+static bool last_chunk(const struct erofs_build *b,
+		       const struct erofs_inode *inode, struct dd_tail *t)
+{
+	uint64_t cs = (uint64_t)b->bs << inode->wchunkbits;
+
+	if (!inode->chunk_keys || !inode->nr_wchunks ||
+	    !(inode->size & (b->bs - 1)))
+		return false;
+	t->key = inode->chunk_keys[inode->nr_wchunks - 1];
+	t->nbytes = inode->size - (uint64_t)(inode->nr_wchunks - 1) * cs;
+	return true;
+}
+
+/*
+ * The last chunks that several files end with.  The first of them to be
+ * planned flat would keep its tail inline, where the others cannot point;
+ * as they are chunk-based for their other chunks, each would then spend a
+ * block on the same tail.  Such a tail goes in a block of its own instead,
+ * and identical files share every chunk.
+ */
+static int find_dup_tails(struct erofs_build *b)
+{
+	struct erofs_dedupe *dd = b->dd;
+	struct dd_tail *t;
+	uint64_t i, n = 0, d = 0;
+
+	for (i = 0; i < b->nr_inodes; i++)
+		if (b->inodes[i]->datalayout == EROFS_INODE_CHUNK_BASED &&
+		    b->inodes[i]->chunk_keys)
+			n++;
+	t = malloc(max_t(uint64_t, n, 1) * sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	for (i = 0, n = 0; i < b->nr_inodes; i++)
+		if (b->inodes[i]->datalayout == EROFS_INODE_CHUNK_BASED &&
+		    last_chunk(b, b->inodes[i], &t[n]))
+			n++;
+	qsort(t, n, sizeof(*t), tail_cmp);
+	for (i = 0; i < n; ) {
+		uint64_t j = i + 1;
+
+		while (j < n && !tail_cmp(&t[i], &t[j]))
+			j++;
+		if (j - i > 1)
+			t[d++] = t[i];
+		i = j;
+	}
+	dd->dup_tails = t;
+	dd->nr_dup_tails = d;
+	return 0;
+}
+
+static bool tail_is_shared(const struct erofs_build *b,
+			   const struct erofs_inode *inode)
+{
+	struct dd_tail t;
+
+	return b->dd && b->dd->nr_dup_tails && last_chunk(b, inode, &t) &&
+	       bsearch(&t, b->dd->dup_tails, b->dd->nr_dup_tails,
+		       sizeof(t), tail_cmp);
+}
+
 /*
  * -Ededupe without blobs: a file none of whose chunks is found earlier
  * keeps the flat layout, its tail inline when it fits beside the largest
@@ -441,7 +521,8 @@ static int plan_flat(struct erofs_build *b, struct erofs_inode *inode,
 	uint32_t c;
 	int ret;
 
-	inode->flat_inline = tail && 64 + inode->xattr_size + tail <= b->bs;
+	inode->flat_inline = tail && 64 + inode->xattr_size + tail <= b->bs &&
+			     !tail_is_shared(b, inode);
 	nblocks = inode->flat_inline ? inode->size >> b->blkszbits :
 		DIV_ROUND_UP(inode->size, (uint64_t)b->bs);
 	inode->startblk = *next;
@@ -615,6 +696,8 @@ int erofs_chunk_plan(struct erofs_build *b)
 			if (b->inodes[i]->chunk_keys)
 				nchunks += b->inodes[i]->nr_wchunks;
 		ret = dd_reserve(b, nchunks);
+		if (!ret && b->flat_unless_shared)
+			ret = find_dup_tails(b);
 		if (ret)
 			return ret;
 	}
@@ -650,6 +733,9 @@ int erofs_chunk_plan(struct erofs_build *b)
 		EVP_MD_free(b->dd->md);
 		b->dd->ctx1 = b->dd->ctx2 = NULL;
 		b->dd->md = NULL;
+		free(b->dd->dup_tails);
+		b->dd->dup_tails = NULL;
+		b->dd->nr_dup_tails = 0;
 	}
 	return 0;
 }
@@ -713,6 +799,7 @@ void erofs_chunk_free(struct erofs_build *b)
 	EVP_MD_CTX_free(b->dd->ctx1);
 	EVP_MD_CTX_free(b->dd->ctx2);
 	EVP_MD_free(b->dd->md);
+	free(b->dd->dup_tails);
 	free(b->dd->tab);
 	free(b->dd);
 	b->dd = NULL;
