@@ -15,6 +15,7 @@
  */
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <openssl/evp.h>
 
@@ -210,13 +211,39 @@ static struct dd_entry *dd_find(struct erofs_dedupe *dd, uint64_t key,
 	}
 }
 
+/*
+ * The table is tens of MiB on a large tree and every slot is probed at
+ * random, so its pages are mapped and zeroed at once, not one fault at a
+ * time during planning.
+ */
+static struct dd_entry *dd_alloc(uint64_t size)
+{
+	void *p = mmap(NULL, size * sizeof(struct dd_entry),
+		       PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void dd_free(struct dd_entry *tab, uint64_t size)
+{
+	if (tab)
+		munmap(tab, size * sizeof(*tab));
+}
+
+/* linear probing stays short up to three quarters full */
+static bool dd_full(const struct erofs_dedupe *dd, uint64_t count)
+{
+	return count * 4 > dd->size * 3;
+}
+
 static int dd_grow(struct erofs_dedupe *dd)
 {
 	struct dd_entry *old = dd->tab;
 	uint64_t osize = dd->size, i;
 
 	dd->size = osize ? osize * 2 : 1024;
-	dd->tab = calloc(dd->size, sizeof(*dd->tab));
+	dd->tab = dd_alloc(dd->size);
 	if (!dd->tab) {
 		dd->tab = old;
 		dd->size = osize;
@@ -230,7 +257,7 @@ static int dd_grow(struct erofs_dedupe *dd)
 		dd_find(dd, old[i].key, old[i].nbytes, &slot);
 		dd->tab[slot] = old[i];
 	}
-	free(old);
+	dd_free(old, osize);
 	return 0;
 }
 
@@ -251,7 +278,18 @@ static int dd_reserve(struct erofs_build *b, uint64_t more)
 
 	if (!dd)
 		return -ENOMEM;
-	while ((dd->count + more) * 2 > dd->size) {
+	if (!dd->tab) {
+		/* the first reservation gives the table its final size */
+		uint64_t size = 1024;
+
+		while (size * 3 < more * 4)
+			size *= 2;
+		dd->tab = dd_alloc(size);
+		if (!dd->tab)
+			return -ENOMEM;
+		dd->size = size;
+	}
+	while (dd_full(dd, dd->count + more)) {
 		ret = dd_grow(dd);
 		if (ret)
 			return ret;
@@ -800,7 +838,7 @@ void erofs_chunk_free(struct erofs_build *b)
 	EVP_MD_CTX_free(b->dd->ctx2);
 	EVP_MD_free(b->dd->md);
 	free(b->dd->dup_tails);
-	free(b->dd->tab);
+	dd_free(b->dd->tab, b->dd->size);
 	free(b->dd);
 	b->dd = NULL;
 }
