@@ -472,7 +472,9 @@ int main(int argc, char **argv)
 	}
 	err = erofs_rd_open(&rd, &ro);
 	if (err) {
-		fprintf(stderr, PROG ": %s: cannot open the image: %s\n", image, strerror(-err));
+		/* the reader has named a device it could not open */
+		fprintf(stderr, PROG ": %s: cannot open the image%s: %s\n", image,
+			ro.ndevices ? " with its devices" : "", strerror(-err));
 		free_devices(&ro, owned_devices);
 		return exit_code(err);
 	}
@@ -554,6 +556,12 @@ int main(int argc, char **argv)
 
 		fprintf(stderr, PROG ": %s: %lu error%s found (%s)\n", image, n, n == 1 ? "" : "s",
 			strerror(-err));
+		if (!ro.ndevices && erofs_rd_ndevices(rd))
+			fprintf(stderr, PROG ": %s: its device table lists %u blob%s and none was given, so %s blocks were looked for in the image itself; name %s with --device=FILE (in table order) or --blob-dir=DIR\n",
+				image, erofs_rd_ndevices(rd),
+				erofs_rd_ndevices(rd) == 1 ? "" : "s",
+				erofs_rd_ndevices(rd) == 1 ? "its" : "their",
+				erofs_rd_ndevices(rd) == 1 ? "it" : "them");
 	}
 	erofs_rd_close(rd);
 	free_devices(&ro, owned_devices);

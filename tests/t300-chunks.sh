@@ -162,6 +162,12 @@ if build --blobdev="$WORK/blob" "$WORK/meta.img" "$SRC"; then
 		[ "$(tag_of "$WORK/meta.img" 1)" = "$(sum "$WORK/blob")" ]
 	check "blobdev: our fsck accepts image and blob" \
 		"$OUR_FSCK" --extract --device="$WORK/blob" "$WORK/meta.img"
+	"$OUR_FSCK" "$WORK/meta.img" >/dev/null 2>"$WORK/fsck.err"
+	check "blobdev: our fsck without the blob fails and says the device table names one ($(tail -n 1 "$WORK/fsck.err" | cut -c1-60)...)" \
+		grep -q "its device table lists 1 blob and none was given" "$WORK/fsck.err"
+	"$OUR_FSCK" --device="$WORK/no-such-blob" "$WORK/meta.img" >/dev/null 2>"$WORK/fsck.err"
+	check "blobdev: our fsck with a missing blob names it" \
+		grep -q "cannot open '$WORK/no-such-blob'" "$WORK/fsck.err"
 	if deb_can_read "$WORK/meta.img"; then
 		check "blobdev: erofs-utils 1.5 fsck.erofs accepts image and blob" \
 			"$DEB_FSCK" --device="$WORK/blob" "$WORK/meta.img"
