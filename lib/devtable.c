@@ -632,10 +632,11 @@ int erofs_blob_scan_alloc(struct erofs_build *b, uint64_t len, uint64_t *blk,
 	bl = b->blobs;
 	if (!bl->scan_ref) {
 		if (o->blobdev)
-			fd = erofs_tmpfile_create(b, o->blobdev, NULL, 1, &bl->tmp);
+			fd = erofs_tmpfile_create(b, o->blobdev, NULL,
+						  EROFS_TMP_BLOB, &bl->tmp);
 		else
-			fd = erofs_tmpfile_create(b, "blob", o->blob_dir, 1,
-						  &bl->tmp);
+			fd = erofs_tmpfile_create(b, "blob", o->blob_dir,
+						  EROFS_TMP_BLOB, &bl->tmp);
 		if (fd < 0) {
 			erofs_err(b, "cannot create blob '%s': %s",
 				  o->blobdev ? o->blobdev : o->blob_dir,
@@ -709,9 +710,11 @@ int erofs_blob_create(struct erofs_build *b)
 	if (!bl || !bl->devid)
 		return 0;
 	if (o->blobdev)
-		fd = erofs_tmpfile_create(b, o->blobdev, NULL, 1, &bl->tmp);
+		fd = erofs_tmpfile_create(b, o->blobdev, NULL,
+					  EROFS_TMP_BLOB, &bl->tmp);
 	else
-		fd = erofs_tmpfile_create(b, "blob", o->blob_dir, 1, &bl->tmp);
+		fd = erofs_tmpfile_create(b, "blob", o->blob_dir,
+					  EROFS_TMP_BLOB, &bl->tmp);
 	if (fd < 0) {
 		erofs_err(b, "cannot create blob '%s': %s",
 			  o->blobdev ? o->blobdev : o->blob_dir, strerror(-fd));
@@ -814,8 +817,7 @@ int erofs_blob_commit(struct erofs_build *b)
 	}
 	free(bl->tmp);
 	bl->tmp = NULL;
-	if (b->opts->tmpfile)
-		b->opts->tmpfile(b->opts->cb_ctx, 1, NULL);
+	erofs_tmpfile_forget(b, EROFS_TMP_BLOB);
 	r->blob_bytes = bl->blocks << b->blkszbits;
 	memcpy(r->blob_id, bl->id, 65);
 	r->blob_path = strdup(bl->final);
@@ -836,8 +838,7 @@ void erofs_blob_abort(struct erofs_build *b)
 		unlink(bl->tmp);
 		free(bl->tmp);
 		bl->tmp = NULL;
-		if (b->opts->tmpfile)
-			b->opts->tmpfile(b->opts->cb_ctx, 1, NULL);
+		erofs_tmpfile_forget(b, EROFS_TMP_BLOB);
 	}
 	if (bl->placed)
 		unlink(bl->final);

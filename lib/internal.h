@@ -378,6 +378,7 @@ int erofs_pwrite_all(struct erofs_build *b, const void *buf, size_t len,
 		     uint64_t off);
 int erofs_pwrite_fd(struct erofs_build *b, int fd, const void *buf, size_t len,
 		    uint64_t off);
+void erofs_tmpfile_forget(struct erofs_build *b, unsigned int slot);
 int erofs_tmpfile_create(struct erofs_build *b, const char *target,
 			 const char *dir, unsigned int slot, char **tmp);
 int erofs_check_target_dir(struct erofs_build *b, const char *what,

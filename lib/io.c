@@ -167,11 +167,18 @@ out:
 	return ret;
 }
 
+/* the temporary file of a slot is gone (renamed or removed) */
+void erofs_tmpfile_forget(struct erofs_build *b, unsigned int slot)
+{
+	if (b->opts->tmpfile)
+		b->opts->tmpfile(b->opts->cb_ctx, slot, NULL);
+}
+
 /* after planning: the temporary file that becomes the image */
 int erofs_output_create(struct erofs_build *b)
 {
-	int fd = erofs_tmpfile_create(b, b->opts->image_path, NULL, 0,
-				      &b->tmp_path);
+	int fd = erofs_tmpfile_create(b, b->opts->image_path, NULL,
+				      EROFS_TMP_IMAGE, &b->tmp_path);
 
 	if (fd < 0) {
 		erofs_err(b, "cannot create image '%s': %s",
@@ -208,8 +215,7 @@ int erofs_output_commit(struct erofs_build *b)
 	}
 	free(b->tmp_path);
 	b->tmp_path = NULL;
-	if (b->opts->tmpfile)
-		b->opts->tmpfile(b->opts->cb_ctx, 0, NULL);
+	erofs_tmpfile_forget(b, EROFS_TMP_IMAGE);
 	return 0;
 }
 
@@ -222,7 +228,6 @@ void erofs_output_abort(struct erofs_build *b)
 		unlink(b->tmp_path);
 		free(b->tmp_path);
 		b->tmp_path = NULL;
-		if (b->opts->tmpfile)
-			b->opts->tmpfile(b->opts->cb_ctx, 0, NULL);
+		erofs_tmpfile_forget(b, EROFS_TMP_IMAGE);
 	}
 }

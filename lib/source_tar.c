@@ -564,7 +564,8 @@ static int open_spool(struct erofs_build *b)
 		b->spool_fd = fd;
 		return 0;
 	}
-	fd = erofs_tmpfile_create(b, b->opts->image_path, NULL, 2, &tmp);
+	fd = erofs_tmpfile_create(b, b->opts->image_path, NULL,
+				  EROFS_TMP_SPOOL, &tmp);
 	if (fd < 0) {
 		erofs_err(b, "cannot create a spool next to image '%s': %s",
 			  b->opts->image_path, strerror(-fd));
@@ -572,8 +573,7 @@ static int open_spool(struct erofs_build *b)
 	}
 	unlink(tmp);
 	free(tmp);
-	if (b->opts->tmpfile)
-		b->opts->tmpfile(b->opts->cb_ctx, 2, NULL);
+	erofs_tmpfile_forget(b, EROFS_TMP_SPOOL);
 	b->spool_fd = fd;
 	return 0;
 }

@@ -55,32 +55,16 @@ int erofs_verity_setup(struct erofs_build *b)
 /* the separate hash file: a temporary file next to it, renamed at commit */
 static int create_hash_file(struct erofs_build *b)
 {
-	const char *target = b->opts->verity_file;
-	char *dcopy = strdup(target), *bcopy = strdup(target);
-	int ret = 0;
+	int fd = erofs_tmpfile_create(b, b->opts->verity_file, NULL,
+				      EROFS_TMP_VERITY, &b->verity_tmp);
 
-	if (!dcopy || !bcopy) {
-		ret = -ENOMEM;
-		goto out;
+	if (fd < 0) {
+		erofs_err(b, "cannot create hash tree '%s': %s",
+			  b->opts->verity_file, strerror(-fd));
+		return fd;
 	}
-	if (asprintf(&b->verity_tmp, "%s/.%s.XXXXXX", dirname(dcopy),
-		     basename(bcopy)) < 0) {
-		b->verity_tmp = NULL;
-		ret = -ENOMEM;
-		goto out;
-	}
-	b->verity_fd = mkostemp(b->verity_tmp, O_CLOEXEC);
-	if (b->verity_fd < 0) {
-		ret = -errno;
-		erofs_err(b, "cannot create hash tree '%s': %s", target,
-			  strerror(errno));
-		free(b->verity_tmp);
-		b->verity_tmp = NULL;
-	}
-out:
-	free(dcopy);
-	free(bcopy);
-	return ret;
+	b->verity_fd = fd;
+	return 0;
 }
 
 static void fill_verity_report(const struct erofs_verity *v,
@@ -309,6 +293,7 @@ int erofs_verity_commit(struct erofs_build *b)
 	b->verity_fd = -1;
 	free(b->verity_tmp);
 	b->verity_tmp = NULL;
+	erofs_tmpfile_forget(b, EROFS_TMP_VERITY);
 	return ret;
 }
 
@@ -332,5 +317,6 @@ void erofs_verity_abort(struct erofs_build *b)
 		unlink(b->verity_tmp);
 		free(b->verity_tmp);
 		b->verity_tmp = NULL;
+		erofs_tmpfile_forget(b, EROFS_TMP_VERITY);
 	}
 }

@@ -31,14 +31,14 @@ struct frontend {
 };
 
 /* the signal handler needs the temporary paths; nothing else is global */
-static char tmp_files[2][PATH_MAX + 64];
+static char tmp_files[EROFS_TMP_SLOTS][PATH_MAX + 64];
 
 static void on_tmpfile(void *ctx, unsigned int slot, const char *path)
 {
 	char *t;
 
 	(void)ctx;
-	if (slot >= 2)
+	if (slot >= EROFS_TMP_SLOTS)
 		return;
 	t = tmp_files[slot];
 	if (!path || strlen(path) >= sizeof(tmp_files[0]))
@@ -51,7 +51,7 @@ static void on_signal(int sig)
 {
 	unsigned int i;
 
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < EROFS_TMP_SLOTS; i++)
 		if (tmp_files[i][0])
 			unlink(tmp_files[i]);
 	signal(sig, SIG_DFL);

@@ -106,6 +106,15 @@ enum erofs_tar_mode {
 	EROFS_TAR_INDEX,		/* data read in place from the archive */
 };
 
+/* the temporary files a build may hold, for erofs_mkfs_opts.tmpfile */
+enum erofs_tmp_slot {
+	EROFS_TMP_IMAGE,		/* the image, renamed at the end */
+	EROFS_TMP_BLOB,			/* --blobdev or --blob-dir's new blob */
+	EROFS_TMP_SPOOL,		/* tar data, unlinked once open */
+	EROFS_TMP_VERITY,		/* --verity=FILE's hash tree */
+	EROFS_TMP_SLOTS
+};
+
 struct erofs_mkfs_opts {
 	const char *image_path;
 	const char *source_path;	/* a directory, a tar archive (NULL:
@@ -175,8 +184,8 @@ struct erofs_mkfs_opts {
 		    va_list ap);
 	void (*progress)(void *ctx, const struct erofs_mkfs_progress *p);
 	/*
-	 * Temporary files (slot 0: the image, 1: the blob) as they come and
-	 * go (path NULL), so that a signal handler can remove them.
+	 * Temporary files, one per slot (enum erofs_tmp_slot), as they come
+	 * and go (path NULL), so that a signal handler can remove them.
 	 */
 	void (*tmpfile)(void *ctx, unsigned int slot, const char *path);
 	void *cb_ctx;
