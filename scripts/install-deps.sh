@@ -20,6 +20,9 @@ packages=(
 	cryptsetup-bin
 	# tests: archives to read with --tar
 	tar libarchive-tools gzip zstd xz-utils bzip2
+	# tests: strace holds a system call, so that a signal (pkill, from
+	# procps) lands mid-build
+	strace procps
 	# bench: the squashfs peer, GNU time for peak RSS, xz for the kernel tree
 	squashfs-tools time xz-utils
 	"$@"

@@ -277,4 +277,38 @@ check "fsck.erofs with a short root hash exits 2" [ $? -eq 2 ]
 "$OUR_FSCK" --verity="$WORK/no-such.hash" --root-hash="$r1" "$WORK/plain4096.img" >/dev/null 2>&1
 check "fsck.erofs with a missing hash file exits 2" [ $? -eq 2 ]
 
+# SIGTERM while the image and its separate hash tree are temporary files:
+# both go.  strace holds every fsync for 1.5 s, so the hash tree's
+# temporary file stays in place until the signal has been sent.
+SIG=$WORK/sig
+mkdir -p "$SIG/src" "$SIG/out"
+head -c 1000000 /dev/urandom >"$SIG/src/f"
+if command -v strace >/dev/null; then
+	strace -f -qq -o /dev/null -e trace=fsync \
+		-e inject=fsync:delay_enter=1500000 \
+		"$MKFS" --verity="$SIG/out/t.hash" "$SIG/out/t.img" "$SIG/src" \
+		>/dev/null 2>&1 &
+	pid=$!
+	seen=
+	for _ in $(seq 2000); do
+		if [ -n "$(find "$SIG/out" -name '.t.hash.*')" ]; then
+			seen=1
+			pkill -TERM -P "$pid"
+			break
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.01
+	done
+	wait "$pid"
+	rc=$?
+	check "SIGTERM: the hash tree's temporary file was seen while the build ran" \
+		[ -n "$seen" ]
+	check "SIGTERM: the build dies of the signal (exit $rc)" [ "$rc" = 143 ]
+	check "SIGTERM: no temporary file, image or hash tree is left ($(ls -A "$SIG/out" | tr '\n' ' '))" \
+		[ -z "$(ls -A "$SIG/out")" ]
+else
+	fail "SIGTERM: strace is installed (scripts/install-deps.sh installs it)"
+fi
+rm -rf "$SIG"
+
 finish
