@@ -6,9 +6,9 @@
  * Every codec answers one question: how much of this input fits, encoded,
  * into at most 'cap' bytes.  LZ4 answers it directly, zstd by closing its
  * frame at the last flush that fits, and DEFLATE compresses a guess and
- * adjusts it (compress_fill()).  A codec context
- * belongs to one worker and is reset at the start of each job, so that a
- * job's output never depends on which worker ran it or what ran before.
+ * adjusts it (compress_fill()).  A codec context belongs to one worker and
+ * is reset at the start of each job, so that a job's output never depends
+ * on which worker ran it or what ran before.
  */
 #ifndef EROFS_LIB_COMPRESS_H
 #define EROFS_LIB_COMPRESS_H

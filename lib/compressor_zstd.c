@@ -2,7 +2,9 @@
 /*
  * Zstandard: one standard frame per pcluster.  The window is bounded (the
  * superblock's config record tells readers how large a window to expect),
- * so an extent longer than the window still decodes with that window.
+ * so an extent longer than the window still decodes with that window; for
+ * small pclusters the library picks a smaller one still, from the size
+ * hint below.
  */
 #include "compress.h"
 
@@ -35,16 +37,6 @@ static void zstd_exit(struct erofs_zctx *c)
 	c->priv = NULL;
 }
 
-static int zstd_whole(struct erofs_zctx *c, const void *src, uint32_t srclen,
-		      void *dst, uint32_t cap)
-{
-	size_t n = ZSTD_compress2(c->priv, dst, cap, src, srclen);
-
-	if (ZSTD_isError(n))
-		return -EIO;
-	return n;
-}
-
 /*
  * Fills a pcluster in one pass.  The input goes in as slices, each ended
  * by a flush, so every slice boundary is a point where the frame can be
@@ -53,6 +45,12 @@ static int zstd_whole(struct erofs_zctx *c, const void *src, uint32_t srclen,
  * the library itself writes when a frame ends with nothing pending.  Each
  * slice after the first is half the input the remaining room is expected to
  * take, so what is compressed for nothing is at most one small slice.
+ *
+ * The first slice is 3/4 of what the ratio seen last says the pcluster
+ * holds.  If even that overflows (the data turned less compressible, say
+ * after a run of zeros), the pcluster holds less than the slice, and the
+ * next try starts from 3/8 of it; the library stops at a full output
+ * buffer, so a try costs about one pcluster's worth of work.
  */
 #define ZSTD_LAST_EMPTY_BLOCK	3
 #define ZSTD_MIN_SLICE		512
@@ -64,39 +62,38 @@ static int zstd_destsize(struct erofs_zctx *c, const void *src,
 	static const uint8_t last_empty[ZSTD_LAST_EMPTY_BLOCK] = { 1, 0, 0 };
 	ZSTD_CCtx *cc = c->priv;
 	const uint32_t avail = *srclen;
-	uint64_t ratio = c->ratio_x16;	/* input bytes per output byte, x16 */
 	size_t good_in = 0, good_out = 0;
-	int hint, tries;
+	uint64_t first;
+	int hint;
 
 	if (cap <= ZSTD_LAST_EMPTY_BLOCK + 16 || !avail)
 		return 0;
 	/*
 	 * The library picks its parameters from the source size.  Told the
 	 * real size of each piece, it gives a file's short last piece the
-	 * slow strategies it keeps for small inputs (a third more CPU time on
-	 * a kernel tree, for 1% in size); told the same size for every
-	 * pcluster, it uses one set of parameters throughout the image.
+	 * slow strategies it keeps for small inputs (a fifth more CPU time on
+	 * kernel sources, for 1% in size); told the same size for every
+	 * pcluster, it uses one set of parameters throughout the image.  It
+	 * is only a hint: a library that refuses it still compresses.
 	 */
 	hint = (int)min_t(uint64_t, (uint64_t)cap * ZSTD_HINT_RATIO, INT_MAX);
-	for (tries = 0; tries < 4 && !good_out; tries++, ratio /= 2) {
+	first = (uint64_t)cap * c->ratio_x16 / 16 * 3 / 4;
+	for (;;) {
 		ZSTD_outBuffer out = { dst, cap - ZSTD_LAST_EMPTY_BLOCK, 0 };
 		ZSTD_inBuffer in = { src, 0, 0 };
-		uint64_t now = ratio;
+		uint64_t now = 0;
 
-		if (ZSTD_isError(ZSTD_CCtx_reset(cc, ZSTD_reset_session_only)) ||
-		    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_srcSizeHint,
-							hint)))
+		first = clamp_t(uint64_t, first, ZSTD_MIN_SLICE, avail);
+		if (ZSTD_isError(ZSTD_CCtx_reset(cc, ZSTD_reset_session_only)))
 			return -EIO;
+		ZSTD_CCtx_setParameter(cc, ZSTD_c_srcSizeHint, hint);
 		while (in.pos < avail) {
 			uint64_t room = out.size - out.pos, slice;
 			size_t left;
 
 			if (good_out && room < cap / 64)
 				break;
-			if (good_out)
-				slice = room * now / 32;
-			else
-				slice = cap * ratio / 16 * 3 / 4;
+			slice = good_out ? room * now / 32 : first;
 			slice = clamp_t(uint64_t, slice, ZSTD_MIN_SLICE,
 					avail - in.pos);
 			in.size = in.pos + slice;
@@ -106,27 +103,27 @@ static int zstd_destsize(struct erofs_zctx *c, const void *src,
 				if (ZSTD_isError(left))
 					return -EIO;
 			} while (left && out.pos < out.size);
-			if (left)
+			if (left || in.pos != in.size)
 				break;		/* overflowed: keep what fitted */
 			good_in = in.pos;
 			good_out = out.pos;
 			now = max_t(uint64_t, (uint64_t)good_in * 16 / good_out,
 				    1);
 		}
+		if (good_out || first == min_t(uint64_t, ZSTD_MIN_SLICE, avail))
+			break;
+		first = first * 3 / 8;
 	}
-	if (!good_out)
+	if (!good_out) {
+		c->ratio_x16 = 16;
 		return 0;
+	}
 	memcpy((uint8_t *)dst + good_out, last_empty, sizeof(last_empty));
 	good_out += sizeof(last_empty);
 	c->ratio_x16 = clamp_t(uint64_t, (uint64_t)good_in * 16 / good_out, 8,
 			       16 * 1024);
 	*srclen = good_in;
 	return good_out;
-}
-
-static uint32_t zstd_bound(uint32_t srclen)
-{
-	return ZSTD_compressBound(srclen);
 }
 
 const struct erofs_compressor erofs_compressor_zstd = {
@@ -138,8 +135,6 @@ const struct erofs_compressor erofs_compressor_zstd = {
 	.init = zstd_init,
 	.exit = zstd_exit,
 	.destsize = zstd_destsize,
-	.whole = zstd_whole,
-	.bound = zstd_bound,
 };
 #else
 const struct erofs_compressor erofs_compressor_zstd = { .name = NULL };
