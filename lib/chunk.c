@@ -31,16 +31,15 @@ struct dd_entry {
 	uint64_t off;
 };
 
-/* a file's last chunk, when it ends in a partial block */
+/* a file that ends in a partial block, by its size and end chunks */
 struct dd_tail {
-	uint64_t key;
-	uint32_t nbytes;
+	uint64_t size, first, last;
 };
 
 struct erofs_dedupe {
 	struct dd_entry *tab;
 	uint64_t size, count;		/* size: a power of two */
-	/* last chunks that more than one file ends with, sorted */
+	/* such files that look alike more than once, sorted */
 	struct dd_tail *dup_tails;
 	uint64_t nr_dup_tails;
 	/* comparison scratch and the files it has open */
@@ -78,15 +77,25 @@ bool erofs_chunk_only_to_share(const struct erofs_build *b)
 }
 
 /*
- * A file that stays flat without being looked at: when chunks serve only to
- * share, a file shorter than a block has no whole block to share, and its
- * bytes go inline in its inode, where nothing else can point.
+ * When chunks serve only to share, a file shorter than a block has no
+ * whole block to share, and if its bytes fit in its inode's block (beside
+ * the largest inode and its xattrs, as plan_flat() has it) they go inline
+ * there, where nothing else can point: such a file stays flat without
+ * being looked at.  Whether its xattrs leave room is known once they are
+ * planned; before that, erofs_chunk_small() says which files may be.
  */
-bool erofs_chunk_never(const struct erofs_build *b,
+bool erofs_chunk_small(const struct erofs_build *b,
 		       const struct erofs_inode *inode)
 {
 	return erofs_chunk_only_to_share(b) && !inode->extents &&
 	       inode->size < b->bs;
+}
+
+bool erofs_chunk_never(const struct erofs_build *b,
+		       const struct erofs_inode *inode)
+{
+	return erofs_chunk_small(b, inode) &&
+	       64 + inode->xattr_size + inode->size <= b->bs;
 }
 
 bool erofs_chunk_has_data(const struct erofs_inode *inode, uint64_t start,
@@ -218,10 +227,12 @@ static struct dd_entry *dd_find(struct erofs_dedupe *dd, uint64_t key,
  */
 static struct dd_entry *dd_alloc(uint64_t size)
 {
-	void *p = mmap(NULL, size * sizeof(struct dd_entry),
-		       PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	void *p;
 
+	if (size > SIZE_MAX / sizeof(struct dd_entry))
+		return NULL;
+	p = mmap(NULL, size * sizeof(struct dd_entry), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 
@@ -279,7 +290,7 @@ static int dd_reserve(struct erofs_build *b, uint64_t more)
 	if (!dd)
 		return -ENOMEM;
 	if (!dd->tab) {
-		/* the first reservation gives the table its final size */
+		/* planning reserves for all its chunks at once: no regrowth */
 		uint64_t size = 1024;
 
 		while (size * 3 < more * 4)
@@ -478,30 +489,38 @@ static int tail_cmp(const void *a, const void *b)
 {
 	const struct dd_tail *x = a, *y = b;
 
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return (x->nbytes > y->nbytes) - (x->nbytes < y->nbytes);
+	if (x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	if (x->first != y->first)
+		return x->first < y->first ? -1 : 1;
+	if (x->last != y->last)
+		return x->last < y->last ? -1 : 1;
+	return 0;
 }
 
-static bool last_chunk(const struct erofs_build *b,
-		       const struct erofs_inode *inode, struct dd_tail *t)
+static bool tail_of(const struct erofs_build *b,
+		    const struct erofs_inode *inode, struct dd_tail *t)
 {
-	uint64_t cs = (uint64_t)b->bs << inode->wchunkbits;
+	const uint32_t n = inode->nr_wchunks;
 
-	if (!inode->chunk_keys || !inode->nr_wchunks ||
-	    !(inode->size & (b->bs - 1)))
+	if (!inode->chunk_keys || !n || inode->extents ||
+	    !(inode->size & (b->bs - 1)) ||
+	    (inode->chunks[n - 1].flags & EROFS_CHUNK_HOLE))
 		return false;
-	t->key = inode->chunk_keys[inode->nr_wchunks - 1];
-	t->nbytes = inode->size - (uint64_t)(inode->nr_wchunks - 1) * cs;
+	t->size = inode->size;
+	t->first = inode->chunk_keys[0];
+	t->last = inode->chunk_keys[n - 1];
 	return true;
 }
 
 /*
- * The last chunks that several files end with.  The first of them to be
- * planned flat would keep its tail inline, where the others cannot point;
- * as they are chunk-based for their other chunks, each would then spend a
- * block on the same tail.  Such a tail goes in a block of its own instead,
- * and identical files share every chunk.
+ * Files with the same size, first chunk and last chunk, which end in a
+ * partial block: nearly always copies of one file.  The first of them to
+ * be planned flat would keep its tail inline, where the others cannot
+ * point; as they share its first chunk they are chunk-based, and each
+ * would spend a block on the same tail.  Such a tail goes in a block of
+ * its own instead, and copies share every chunk.  (Files that only end
+ * alike are left alone: for them a shared tail would cost a block.)
  */
 static int find_dup_tails(struct erofs_build *b)
 {
@@ -518,7 +537,7 @@ static int find_dup_tails(struct erofs_build *b)
 		return -ENOMEM;
 	for (i = 0, n = 0; i < b->nr_inodes; i++)
 		if (b->inodes[i]->datalayout == EROFS_INODE_CHUNK_BASED &&
-		    last_chunk(b, b->inodes[i], &t[n]))
+		    tail_of(b, b->inodes[i], &t[n]))
 			n++;
 	qsort(t, n, sizeof(*t), tail_cmp);
 	for (i = 0; i < n; ) {
@@ -540,7 +559,7 @@ static bool tail_is_shared(const struct erofs_build *b,
 {
 	struct dd_tail t;
 
-	return b->dd && b->dd->nr_dup_tails && last_chunk(b, inode, &t) &&
+	return b->dd && b->dd->nr_dup_tails && tail_of(b, inode, &t) &&
 	       bsearch(&t, b->dd->dup_tails, b->dd->nr_dup_tails,
 		       sizeof(t), tail_cmp);
 }

@@ -299,6 +299,8 @@ int erofs_plan_layout(struct erofs_build *b);
 bool erofs_chunk_wanted(const struct erofs_build *b);
 unsigned int erofs_chunk_bits(const struct erofs_build *b);
 bool erofs_chunk_only_to_share(const struct erofs_build *b);
+bool erofs_chunk_small(const struct erofs_build *b,
+		       const struct erofs_inode *inode);
 bool erofs_chunk_never(const struct erofs_build *b,
 		       const struct erofs_inode *inode);
 int erofs_chunk_setup_inode(struct erofs_build *b, struct erofs_inode *inode);

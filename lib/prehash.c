@@ -87,7 +87,7 @@ static void hash_file(struct erofs_prehash *p, struct erofs_inode *inode)
 	uint8_t *value = NULL;
 	int fd, ret = 0;
 
-	if (p->xs && !erofs_chunk_never(b, inode)) {
+	if (p->xs && !erofs_chunk_small(b, inode)) {
 		keys = malloc(DIV_ROUND_UP(inode->size, cs) * sizeof(*keys));
 		if (!keys)
 			return;
@@ -189,7 +189,7 @@ int erofs_prehash_start(struct erofs_build *b, struct erofs_prehash **out)
 /* a regular file the scan has filled in; skipped when memory is short */
 void erofs_prehash_push(struct erofs_prehash *p, struct erofs_inode *inode)
 {
-	if (!p->b->fp_md && erofs_chunk_never(p->b, inode))
+	if (!p->b->fp_md && erofs_chunk_small(p->b, inode))
 		return;		/* neither a fingerprint nor keys to take */
 	pthread_mutex_lock(&p->lock);
 	if (p->tail == p->cap) {
