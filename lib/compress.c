@@ -770,6 +770,14 @@ static int plan_jobs(struct erofs_build *b)
 
 		if (!want_compressed(b, inode))
 			continue;
+		/*
+		 * A file of at most a block cannot save one: unless its tail
+		 * may go inline encoded or into the packed inode, it stays
+		 * flat (settle_inode() would say so), and is not read here.
+		 */
+		if (inode->size <= b->bs && !z->fragments &&
+		    !b->opts->ztailpacking)
+			continue;
 		inode->zi = calloc(1, sizeof(*inode->zi));
 		if (!inode->zi)
 			return -ENOMEM;
