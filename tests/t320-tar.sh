@@ -145,6 +145,7 @@ FPOPTS="--fingerprint --fingerprint-name=trusted.fp"
 # (a plain archive on disk is read in place, a compressed one spooled)
 for opts in "$FPOPTS --manifest=MANIFEST" "-b 1024 -x 0 --all-root" \
 	    "-Ededupe --chunksize=8192" "-z lz4hc -C 16384 -Eztailpacking" \
+	    "-z zstd -C 16384" \
 	    "-T 1700000000 --exclude-path=names --exclude-regex=^xattrs/m"; do
 	# shellcheck disable=SC2086
 	if ! build $PIN ${opts//MANIFEST/$WORK/dir.json} "$WORK/o-dir.img" "$src"; then
