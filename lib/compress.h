@@ -99,6 +99,45 @@ struct erofs_zinode {
 	uint64_t frag_spool;		/* where its bytes wait in the spool */
 };
 
+/* the compression pass's state, shared with the writing side */
+struct erofs_zbuild {
+	const struct erofs_compressor *ops;
+	int level;
+	unsigned int windowlog;
+	uint32_t pcs;			/* pcluster bytes */
+	uint32_t max_extent;		/* input bytes one pcluster may take */
+	uint32_t segsize;		/* input bytes per job (block multiple) */
+	bool big;			/* pclusters of more than one block */
+	bool compact;			/* compact indexes */
+	bool cfgs;			/* config records in the superblock */
+	bool any_inline;
+	/* -Efragments: files up to frag_max in the packed inode */
+	bool fragments;
+	uint32_t frag_max;
+	struct erofs_inode *packed;
+	struct zpiece {
+		uint64_t off, spool, len;	/* in the packed inode, spooled */
+	} *pieces;
+	uint64_t nr_pieces;
+
+	int spool_fd;
+	atomic_uint_fast64_t spool_end;
+
+	/* jobs: a file's segments [first, first + nr) */
+	struct zjob {
+		struct erofs_inode *inode;
+		uint32_t first, nr;
+	} *jobs;
+	uint64_t nr_jobs;
+	atomic_uint_fast64_t next_job;
+	atomic_uint_fast64_t bytes_done;
+	atomic_int failed;
+	uint64_t bytes_total;
+};
+
+void erofs_z_report_read_err(struct erofs_build *b,
+			      const struct erofs_inode *inode, int err);
+
 /* super.c runs these in order */
 int erofs_compress_setup(struct erofs_build *b);
 int erofs_compress_all(struct erofs_build *b);
