@@ -209,43 +209,44 @@ static void write_pack(const struct zrec *rec, unsigned int vcnt,
 	memcpy(p + packbytes - 4, &base, 4);
 }
 
+/* records [from, to) in 8-byte packs of two; a lone last one is padded */
+static uint8_t *write_pairs(const struct zrec *rec, uint64_t from,
+			    uint64_t to, uint64_t nr, bool big, uint64_t *r,
+			    uint8_t *p)
+{
+	struct zrec pad[2];
+	uint64_t n;
+
+	for (n = from; n < to; n += 2, p += 8) {
+		if (n + 1 < nr) {
+			write_pack(rec + n, 2, 16, big, r, p);
+			continue;
+		}
+		pad[0] = rec[n];
+		pad[1] = (struct zrec){ 0 };
+		write_pack(pad, 2, 16, big, r, p);
+		/* a spare slot counts nothing: undo a head's +1 */
+		if (!big)
+			(*r)--;
+	}
+	return p;
+}
+
 static void write_compact(const struct erofs_build *b, const struct zrec *rec,
 			  uint64_t nr, uint32_t e_mod32, uint64_t startblk,
 			  uint8_t *p)
 {
-	uint64_t n4i = ((32 - e_mod32) / 4) % 8, n2b = 0, n = 0, r = startblk;
+	uint64_t n4i = ((32 - e_mod32) / 4) % 8, n2b = 0, n, r = startblk;
 	const bool big = b->z->big;
-	struct zrec pad[2];
 
 	if (n4i < nr)
 		n2b = (nr - n4i) / 16 * 16;
 	else
 		n4i = nr;
-	for (; n < n4i; n += 2, p += 8) {
-		if (n + 1 < nr) {
-			write_pack(rec + n, 2, 16, big, &r, p);
-			continue;
-		}
-		pad[0] = rec[n];
-		pad[1] = (struct zrec){ 0 };
-		write_pack(pad, 2, 16, big, &r, p);
-		/* a spare slot counts nothing: undo a head's +1 */
-		if (!big)
-			r--;
-	}
-	for (; n < n4i + n2b; n += 16, p += 32)
+	p = write_pairs(rec, 0, n4i, nr, big, &r, p);
+	for (n = n4i; n < n4i + n2b; n += 16, p += 32)
 		write_pack(rec + n, 16, 14, big, &r, p);
-	for (; n < nr; n += 2, p += 8) {
-		if (n + 1 < nr) {
-			write_pack(rec + n, 2, 16, big, &r, p);
-			continue;
-		}
-		pad[0] = rec[n];
-		pad[1] = (struct zrec){ 0 };
-		write_pack(pad, 2, 16, big, &r, p);
-		if (!big)
-			r--;
-	}
+	write_pairs(rec, n4i + n2b, nr, nr, big, &r, p);
 }
 
 static int copy_in(struct erofs_build *b, int fd, uint64_t in_off,
