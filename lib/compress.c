@@ -260,6 +260,12 @@ int erofs_compress_setup(struct erofs_build *b)
 			  z->pcs);
 		return -EINVAL;
 	}
+	if (z->ops->alg == Z_EROFS_COMPRESSION_LZ4 &&
+	    z->pcs / b->bs > EROFS_LZ4_MAX_PCLUSTER_BLKS) {
+		erofs_err(b, "invalid pcluster size %u: with lz4 the kernel reads at most %u blocks",
+			  z->pcs, EROFS_LZ4_MAX_PCLUSTER_BLKS);
+		return -EINVAL;
+	}
 	z->big = z->pcs > b->bs;
 	/* compact indexes as the kernel reads them: 4 KiB lclusters */
 	z->compact = !o->compr_full_indexes && b->blkszbits == 12;

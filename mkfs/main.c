@@ -697,6 +697,15 @@ static int parse_args(int argc, char **argv, struct cmdline *cl,
 				o->pclustersize, 1u << o->blkszbits);
 			return 2;
 		}
+		if ((o->compr_algo == EROFS_COMPR_LZ4 ||
+		     o->compr_algo == EROFS_COMPR_LZ4HC) &&
+		    o->pclustersize >> o->blkszbits > EROFS_LZ4_MAX_PCLUSTER_BLKS) {
+			fprintf(stderr, PROG ": -C %u: with lz4 the kernel reads pclusters of at most %u blocks (%u bytes with %u-byte blocks)\n",
+				o->pclustersize, EROFS_LZ4_MAX_PCLUSTER_BLKS,
+				EROFS_LZ4_MAX_PCLUSTER_BLKS << o->blkszbits,
+				1u << o->blkszbits);
+			return 2;
+		}
 		if (o->chunksize || o->dedupe || o->blobdev || o->blob_dir ||
 		    o->nr_blob_dicts || rebuild) {
 			fprintf(stderr, PROG ": -z does not combine with --chunksize, -Ededupe, --blobdev, --blob-dir or --rebuild\n");

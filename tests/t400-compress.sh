@@ -183,6 +183,8 @@ zcheck lz4hc-full "$SRC" "-z lz4hc,level=12 -C 16384 -Elegacy-compress"
 zcheck zstd-full-tail "$SRC" "-z zstd,level=9 -C 16384 -Elegacy-compress -Eztailpacking,^fragments"
 zcheck deflate-b1024 "$SRC" "-b 1024 -z deflate,level=9 -C 16384 -Eztailpacking,^fragments"
 zcheck lz4-b512 "$SRC" "-b 512 -z lz4 -C 4096"
+# lz4's largest pcluster is 256 blocks, in whatever block size
+zcheck lz4hc-b1024-256blocks "$SRC" "-b 1024 -z lz4hc -C 262144"
 zcheck lz4hc-4 "$SRC" "-z lz4hc,4 -C 8192 -Eztailpacking"
 for a in "${ALGS[@]}"; do
 	zcheck "$a-fragments" "$SRC" "-z $a -C 65536 -Efragments"
@@ -335,6 +337,7 @@ usage_error "lz4hc level 13" -z lz4hc,level=13
 usage_error "zstd level 0" -z zstd,0
 usage_error "-C not a block multiple" -z lz4 -C 6000
 usage_error "-C over 1 MiB" -z lz4 -C 2097152
+usage_error "lz4 -C over 256 blocks" -b 1024 -z lz4hc -C 1048576
 usage_error "-C without -z" -C 65536
 usage_error "-Eztailpacking without -z" -Eztailpacking
 usage_error "-Efragments without -z" -Efragments

@@ -80,6 +80,12 @@ struct erofs_mkfs_report {
 #define EROFS_MKFS_MAX_PREFIXES	128
 #define EROFS_FINGERPRINT_DEFAULT_NAME	"erofs.fingerprint.v1"
 
+/*
+ * The kernel checks the lz4 record's max_pclusterblks against the largest
+ * pcluster (1 MiB) in 4 KiB pages, whatever the block size.
+ */
+#define EROFS_LZ4_MAX_PCLUSTER_BLKS	256
+
 enum erofs_compr_algo {
 	EROFS_COMPR_NONE,
 	EROFS_COMPR_LZ4,
