@@ -289,6 +289,26 @@ static int spool_write(struct erofs_tar_src *t, const void *buf, size_t len,
 }
 
 /*
+ * A sparse entry that ends in a hole leaves the spool short of its end:
+ * extended, the hole reads as zeros like the rest, so that the writer may
+ * read whole chunks.
+ */
+static int spool_cover(struct erofs_tar_src *t, uint64_t end)
+{
+	struct stat st;
+
+	if (fstat(t->b->spool_fd, &st) ||
+	    ((uint64_t)st.st_size < end && ftruncate(t->b->spool_fd, end))) {
+		int err = errno;
+
+		erofs_err(t->b, "failed to write the spool next to image '%s': %s",
+			  t->b->opts->image_path, strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
+/*
  * Index mode: a sparse entry's data regions lie one after the other in the
  * archive.  Chunks as large as the regions' alignment allow, each all hole
  * or all data in place; the planner merges what it can.
@@ -468,6 +488,9 @@ int erofs_tar_read_data(struct erofs_tar_src *t, struct erofs_inode *inode)
 	} else {
 		inode->spool_off = base;
 		t->spool_end = base + inode->size;
+		ret = spool_cover(t, t->spool_end);
+		if (ret)
+			goto out;
 	}
 	/* as a directory source sees it: chunk-based when a block is a hole */
 	if (inode->size < b->bs || covered + b->bs > inode->size) {

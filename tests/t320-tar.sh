@@ -170,6 +170,28 @@ for opts in "$FPOPTS --manifest=MANIFEST" "-b 1024 -x 0 --all-root" \
 	rm -f "$WORK/o-dir.img" "$WORK/o-tar.img"
 done
 
+# sparse entries that end in a long hole, which the writer reads in whole
+# chunks from the spool: the same image as their tree
+SP=$WORK/sparse-tail
+mkdir -p "$SP"
+truncate -s 10M "$SP/head-only"
+printf 'hello' | dd of="$SP/head-only" conv=notrunc status=none
+truncate -s 1M "$SP/middle"
+printf 'hello' | dd of="$SP/middle" bs=1 seek=500000 conv=notrunc status=none
+tar --format=pax --sparse -cf "$WORK/sparse.tar" -C "$SP" . ||
+	die "GNU tar failed on the sparse tree"
+for opts in "" "-Ededupe --chunksize=8192" "-z zstd" "--fingerprint"; do
+	# shellcheck disable=SC2086
+	if build $PIN -T 0 $opts "$WORK/sp-dir.img" "$SP" &&
+		build $PIN -T 0 $opts --tar=f "$WORK/sp-tar.img" "$WORK/sparse.tar"; then
+		check "tar: sparse entries ending in a hole${opts:+, $opts}: the image equals the tree's" \
+			cmp -s "$WORK/sp-dir.img" "$WORK/sp-tar.img"
+	else
+		fail "tar: sparse entries ending in a hole${opts:+, $opts}: both builds succeed"
+	fi
+done
+rm -rf "$SP" "$WORK/sparse.tar" "$WORK/sp-dir.img" "$WORK/sp-tar.img"
+
 # ------------------------------------------------------------ index mode
 
 # shellcheck disable=SC2086
