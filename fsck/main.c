@@ -344,6 +344,34 @@ out:
 	return err;
 }
 
+/*
+ * Without --device or --blob-dir, the blobs of the device table are looked
+ * for inside the image, at their mapped addresses; when the image is too
+ * short to hold them, that cannot work, and one line says so instead of an
+ * error for every chunk that points there.
+ */
+static bool blobs_missing(const struct erofs_rd *rd, const char *image)
+{
+	unsigned int n = erofs_rd_ndevices(rd), bits = erofs_rd_sb(rd)->blkszbits;
+	uint64_t need = 0;
+	unsigned int i;
+
+	for (i = 1; i <= n; i++) {
+		const struct erofs_rd_device *d = erofs_rd_device(rd, i);
+
+		if (d && (d->uniaddr + d->blocks) << bits > need)
+			need = (d->uniaddr + d->blocks) << bits;
+	}
+	if (!n || erofs_rd_image_size(rd) >= need)
+		return false;
+	fprintf(stderr, PROG ": %s: its device table lists %u blob%s, which %s not in the image (%llu bytes; %s would end at byte %llu): name %s with --device=FILE (in table order) or --blob-dir=DIR\n",
+		image, n, n == 1 ? "" : "s", n == 1 ? "is" : "are",
+		(unsigned long long)erofs_rd_image_size(rd),
+		n == 1 ? "it" : "they", (unsigned long long)need,
+		n == 1 ? "it" : "them");
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	struct erofs_rd_opts ro = { .msg = fsck_msg };
@@ -477,6 +505,10 @@ int main(int argc, char **argv)
 			ro.ndevices ? " with its devices" : "", strerror(-err));
 		free_devices(&ro, owned_devices);
 		return exit_code(err);
+	}
+	if (!ro.ndevices && blobs_missing(rd, image)) {
+		erofs_rd_close(rd);
+		return EXIT_USAGE;
 	}
 	if (ro.ndevices) {
 		unsigned int bad;
