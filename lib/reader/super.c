@@ -220,10 +220,14 @@ static int erofs_rd_check_compr_cfgs(struct erofs_rd *rd, uint64_t pos)
 				"%s config record (offset 0x%llx): runs past the end of the image",
 				names[alg], (unsigned long long)pos);
 		switch (alg) {
-		case 0:		/* max_pclusterblks: at most 1 MiB of pcluster */
-			if (get_le16(cfg + 2) > (1u << 20) >> rd->blkszbits)
+		case 0:
+			/*
+			 * max_pclusterblks: the kernel takes at most 1 MiB in
+			 * 4 KiB pages, 256, whatever the block size
+			 */
+			if (get_le16(cfg + 2) > (1u << 20) >> 12)
 				return erofs_rd_corrupt(rd,
-					"lz4 config record (offset 0x%llx): max_pclusterblks %u is over 1 MiB",
+					"lz4 config record (offset 0x%llx): max_pclusterblks %u is over 256, which the kernel refuses",
 					(unsigned long long)pos, get_le16(cfg + 2));
 			break;
 		case 1:
