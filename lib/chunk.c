@@ -95,7 +95,7 @@ bool erofs_chunk_never(const struct erofs_build *b,
 		       const struct erofs_inode *inode)
 {
 	return erofs_chunk_small(b, inode) &&
-	       64 + inode->xattr_size + inode->size <= b->bs;
+	       erofs_tail_fits_inline(b, inode, inode->size);
 }
 
 bool erofs_chunk_has_data(const struct erofs_inode *inode, uint64_t start,
@@ -578,7 +578,7 @@ static int plan_flat(struct erofs_build *b, struct erofs_inode *inode,
 	uint32_t c;
 	int ret;
 
-	inode->flat_inline = tail && 64 + inode->xattr_size + tail <= b->bs &&
+	inode->flat_inline = tail && erofs_tail_fits_inline(b, inode, tail) &&
 			     !tail_is_shared(b, inode);
 	nblocks = inode->flat_inline ? inode->size >> b->blkszbits :
 		DIV_ROUND_UP(inode->size, (uint64_t)b->bs);

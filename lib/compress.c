@@ -850,7 +850,8 @@ static void settle_inode(struct erofs_build *b, struct erofs_inode *inode)
 	if (zi->tail)
 		comp = comp - bs + zi->tail_len;
 	flat = (inode->size - ftail) +
-		(ftail + 64 + inode->xattr_size <= bs ? ftail : (ftail ? bs : 0));
+		(erofs_tail_fits_inline(b, inode, ftail) ? ftail :
+		 (ftail ? bs : 0));
 	if (comp < flat)
 		return;
 	zinode_free(zi);

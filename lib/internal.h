@@ -296,6 +296,19 @@ int erofs_order_inodes(struct erofs_build *b);
 int erofs_plan_layout(struct erofs_build *b);
 
 /* chunk.c */
+/*
+ * Before layout decides between the compact and the extended inode: whether
+ * a tail of 'tail' bytes fits in the inode's block beside the larger core
+ * and the inode's xattrs, so that it surely goes inline.
+ */
+static inline bool erofs_tail_fits_inline(const struct erofs_build *b,
+					  const struct erofs_inode *inode,
+					  uint64_t tail)
+{
+	return sizeof(struct erofs_inode_extended) + inode->xattr_size + tail <=
+	       b->bs;
+}
+
 bool erofs_chunk_wanted(const struct erofs_build *b);
 unsigned int erofs_chunk_bits(const struct erofs_build *b);
 bool erofs_chunk_only_to_share(const struct erofs_build *b);
