@@ -47,6 +47,16 @@ mk_mixed_tree() {
 	touch -d @1600000000 "$t/A" "$t/sub"
 }
 
+# data_blocks IMG: the data blocks our fsck counts in IMG
+data_blocks() {
+	"$OUR_FSCK" "$1" | sed -n 's/.*, \([0-9]*\) data blocks.*/\1/p'
+}
+
+# bytes_saved: what the last build's summary says deduplication saved
+bytes_saved() {
+	sed -n 's/.*; \([0-9]*\) bytes stored once.*/\1/p' "$WORK/mkfs.out"
+}
+
 SRC=$WORK/src
 mk_mixed_tree "$SRC"
 
@@ -63,10 +73,10 @@ done
 DUP=$WORK/dup
 mk_dup_tree "$DUP"
 if build -T 0 -Ededupe "$WORK/dup.img" "$DUP"; then
-	blocks=$("$OUR_FSCK" "$WORK/dup.img" | sed -n 's/.*, \([0-9]*\) data blocks.*/\1/p')
+	blocks=$(data_blocks "$WORK/dup.img")
 	check "dedupe: A, B = A, C (A but one byte) and R (one block 64 times) take 256 + 1 + 1 data blocks (got $blocks)" \
 		[ "$blocks" = 258 ]
-	saved=$(sed -n 's/.*; \([0-9]*\) bytes stored once.*/\1/p' "$WORK/mkfs.out")
+	saved=$(bytes_saved)
 	check "dedupe: the summary reports $((1048576 + 255 * 4096 + 63 * 4096)) bytes saved (got $saved)" \
 		[ "$saved" = $((1048576 + 255 * 4096 + 63 * 4096)) ]
 	build_mount_compare dup-check "$DUP" "-Ededupe" ""
@@ -104,8 +114,8 @@ cp "$TW/x" "$TW/y"
 printf 'tiny' >"$TW/z"
 for opts in "-Ededupe" "-Ededupe --chunksize=8192"; do
 	if build -T 0 $opts "$WORK/twins.img" "$TW"; then
-		saved=$(sed -n 's/.*; \([0-9]*\) bytes stored once.*/\1/p' "$WORK/mkfs.out")
-		blocks=$("$OUR_FSCK" "$WORK/twins.img" | sed -n 's/.*, \([0-9]*\) data blocks.*/\1/p')
+		saved=$(bytes_saved)
+		blocks=$(data_blocks "$WORK/twins.img")
 		check "$opts: of two identical 10000-byte files, one is stored once whole (saved $saved bytes)" \
 			[ "$saved" = 10000 ]
 		check "$opts: the two take 3 data blocks between them (got $blocks)" \
@@ -134,7 +144,7 @@ head -c 4090 /dev/urandom >"$AL/a"
 cp "$AL/a" "$AL/b"
 cp "$AL/a" "$AL/c"
 if build -T 0 -Ededupe "$WORK/al.img" "$AL"; then
-	blocks=$("$OUR_FSCK" "$WORK/al.img" | sed -n 's/.*, \([0-9]*\) data blocks.*/\1/p')
+	blocks=$(data_blocks "$WORK/al.img")
 	check "-Ededupe: three copies of a 4090-byte file (too big to go inline) take 1 data block (got $blocks)" \
 		[ "$blocks" = 1 ]
 	build_mount_compare alike-4090 "$AL" "-Ededupe" ""
